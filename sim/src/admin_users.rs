@@ -209,7 +209,8 @@ pub fn delete(state: &mut State, now: i64, caller: Principal, id: u64) -> MResul
 
 /// `GET /V1/users/search` (also answered at `GET /V1/users`).
 pub fn search_json(state: &State, criteria: &Criteria) -> MResult<Vec<u8>> {
-    let (items, total_count) = search(state.admin_users.values(), criteria)?;
+    let users: Vec<&AdminUser> = state.admin_users.values().collect();
+    let (items, total_count) = search(&users, criteria)?;
     let page = Page {
         items,
         search_criteria: criteria.echo(),
@@ -224,40 +225,45 @@ pub fn roles_json(state: &State) -> Value {
     json!({ "items": items, "total_count": items.len() })
 }
 
+const SEARCH_FIELDS: &[&str] = &[
+    "id",
+    "username",
+    "firstname",
+    "lastname",
+    "email",
+    "is_active",
+    "role_id",
+    "created",
+    "modified",
+];
+
 impl Searchable for AdminUser {
     fn id(&self) -> u64 {
         self.id
     }
 
-    fn knows(field: &str) -> bool {
-        matches!(
-            field,
-            "id" | "user_id"
-                | "username"
-                | "firstname"
-                | "lastname"
-                | "email"
-                | "is_active"
-                | "role_id"
-                | "created"
-                | "modified"
-        )
+    fn field(name: &str) -> Option<u16> {
+        let name = if name == "user_id" { "id" } else { name };
+        SEARCH_FIELDS
+            .iter()
+            .position(|f| *f == name)
+            .map(|i| i as u16)
     }
 
-    fn attr(&self, field: &str) -> Option<Val<'_>> {
-        let text = |s: &str| Val::Text(Cow::Owned(s.to_owned()));
-        Some(match field {
-            "id" | "user_id" => Val::Int(self.id as i64),
-            "username" => text(&self.username),
-            "firstname" => text(&self.firstname),
-            "lastname" => text(&self.lastname),
-            "email" => text(&self.email),
-            "is_active" => Val::Int(i64::from(self.is_active)),
-            "role_id" => Val::Int(self.role_id.into()),
-            "created" => text(&self.created),
-            "modified" => text(&self.modified),
-            _ => return None,
-        })
+    fn value(&self, field: u16) -> Val<'_> {
+        let text = |s: &'_ str| Val::Text(Cow::Owned(s.to_owned()));
+        match field {
+            0 => Val::Int(self.id as i64),
+            1 => text(&self.username),
+            2 => text(&self.firstname),
+            3 => text(&self.lastname),
+            4 => text(&self.email),
+            5 => Val::Int(i64::from(self.is_active)),
+            6 => Val::Int(self.role_id.into()),
+            7 => text(&self.created),
+            8 => text(&self.modified),
+            _ => Val::Null,
+        }
     }
 }
 

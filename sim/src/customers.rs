@@ -518,7 +518,7 @@ pub struct Page<'a, T: Serialize> {
 
 /// `GET /V1/customers/search`, rendered.
 pub fn search_json(state: &State, criteria: &Criteria) -> MResult<Vec<u8>> {
-    let (items, total_count) = search(state.all_customers(), criteria)?;
+    let (items, total_count) = search(&state.customers, criteria)?;
     let page = Page {
         items,
         search_criteria: criteria.echo(),
@@ -527,15 +527,43 @@ pub fn search_json(state: &State, criteria: &Criteria) -> MResult<Vec<u8>> {
     Ok(serde_json::to_vec(&page).expect("customers always serialise"))
 }
 
-fn text(s: &str) -> Option<Val<'_>> {
-    Some(Val::Text(Cow::Borrowed(s)))
+/// Filterable customer attributes, in index order (`entity_id` is an alias of `id`).
+const SEARCH_FIELDS: &[&str] = &[
+    "id",
+    "group_id",
+    "website_id",
+    "store_id",
+    "gender",
+    "disable_auto_group_change",
+    "email",
+    "firstname",
+    "lastname",
+    "middlename",
+    "prefix",
+    "suffix",
+    "dob",
+    "taxvat",
+    "created_at",
+    "updated_at",
+    "created_in",
+    "confirmation",
+    "default_billing",
+    "default_shipping",
+    "name",
+    "billing_postcode",
+    "billing_city",
+    "billing_telephone",
+    "billing_region",
+    "billing_country_id",
+    "billing_company",
+];
+
+fn borrowed(s: &str) -> Val<'_> {
+    Val::Text(Cow::Borrowed(s))
 }
 
-fn opt(s: &Option<String>) -> Option<Val<'_>> {
-    Some(
-        s.as_deref()
-            .map_or(Val::Null, |v| Val::Text(Cow::Borrowed(v))),
-    )
+fn optional(s: Option<&str>) -> Val<'_> {
+    s.map_or(Val::Null, borrowed)
 }
 
 impl Searchable for Customer {
@@ -543,93 +571,49 @@ impl Searchable for Customer {
         self.id
     }
 
-    fn knows(field: &str) -> bool {
-        matches!(
-            field,
-            "id" | "entity_id"
-                | "group_id"
-                | "website_id"
-                | "store_id"
-                | "gender"
-                | "disable_auto_group_change"
-                | "email"
-                | "firstname"
-                | "lastname"
-                | "middlename"
-                | "prefix"
-                | "suffix"
-                | "dob"
-                | "taxvat"
-                | "created_at"
-                | "updated_at"
-                | "created_in"
-                | "confirmation"
-                | "default_billing"
-                | "default_shipping"
-                | "name"
-                | "billing_postcode"
-                | "billing_city"
-                | "billing_telephone"
-                | "billing_region"
-                | "billing_country_id"
-                | "billing_company"
-        )
+    fn field(name: &str) -> Option<u16> {
+        let name = if name == "entity_id" { "id" } else { name };
+        SEARCH_FIELDS
+            .iter()
+            .position(|f| *f == name)
+            .map(|i| i as u16)
     }
 
-    fn attr(&self, field: &str) -> Option<Val<'_>> {
+    fn value(&self, field: u16) -> Val<'_> {
         let billing = || {
             self.default_billing
                 .as_deref()
                 .and_then(|id| self.addresses.iter().find(|a| a.id.to_string() == id))
         };
         match field {
-            "id" | "entity_id" => Some(Val::Int(self.id as i64)),
-            "group_id" => Some(Val::Int(self.group_id.into())),
-            "website_id" => Some(Val::Int(self.website_id.into())),
-            "store_id" => Some(Val::Int(self.store_id.into())),
-            "gender" => Some(self.gender.map_or(Val::Null, Val::Int)),
-            "disable_auto_group_change" => Some(Val::Int(self.disable_auto_group_change)),
-            "email" => text(&self.email),
-            "firstname" => text(&self.firstname),
-            "lastname" => text(&self.lastname),
-            "middlename" => opt(&self.middlename),
-            "prefix" => opt(&self.prefix),
-            "suffix" => opt(&self.suffix),
-            "dob" => opt(&self.dob),
-            "taxvat" => opt(&self.taxvat),
-            "created_at" => text(&self.created_at),
-            "updated_at" => text(&self.updated_at),
-            "created_in" => text(&self.created_in),
-            "confirmation" => opt(&self.confirmation),
-            "default_billing" => opt(&self.default_billing),
-            "default_shipping" => opt(&self.default_shipping),
-            "name" => Some(Val::Text(Cow::Owned(format!(
-                "{} {}",
-                self.firstname, self.lastname
-            )))),
-            "billing_postcode" => {
-                Some(billing().map_or(Val::Null, |a| Val::Text(Cow::Borrowed(&a.postcode))))
-            }
-            "billing_city" => {
-                Some(billing().map_or(Val::Null, |a| Val::Text(Cow::Borrowed(&a.city))))
-            }
-            "billing_telephone" => {
-                Some(billing().map_or(Val::Null, |a| Val::Text(Cow::Borrowed(&a.telephone))))
-            }
-            "billing_region" => Some(
-                billing()
-                    .and_then(|a| a.region.region.as_deref())
-                    .map_or(Val::Null, |r| Val::Text(Cow::Borrowed(r))),
-            ),
-            "billing_country_id" => {
-                Some(billing().map_or(Val::Null, |a| Val::Text(Cow::Borrowed(&a.country_id))))
-            }
-            "billing_company" => Some(
-                billing()
-                    .and_then(|a| a.company.as_deref())
-                    .map_or(Val::Null, |r| Val::Text(Cow::Borrowed(r))),
-            ),
-            _ => None,
+            0 => Val::Int(self.id as i64),
+            1 => Val::Int(self.group_id.into()),
+            2 => Val::Int(self.website_id.into()),
+            3 => Val::Int(self.store_id.into()),
+            4 => self.gender.map_or(Val::Null, Val::Int),
+            5 => Val::Int(self.disable_auto_group_change),
+            6 => borrowed(&self.email),
+            7 => borrowed(&self.firstname),
+            8 => borrowed(&self.lastname),
+            9 => optional(self.middlename.as_deref()),
+            10 => optional(self.prefix.as_deref()),
+            11 => optional(self.suffix.as_deref()),
+            12 => optional(self.dob.as_deref()),
+            13 => optional(self.taxvat.as_deref()),
+            14 => borrowed(&self.created_at),
+            15 => borrowed(&self.updated_at),
+            16 => borrowed(&self.created_in),
+            17 => optional(self.confirmation.as_deref()),
+            18 => optional(self.default_billing.as_deref()),
+            19 => optional(self.default_shipping.as_deref()),
+            20 => Val::Text(Cow::Owned(format!("{} {}", self.firstname, self.lastname))),
+            21 => optional(billing().map(|a| a.postcode.as_str())),
+            22 => optional(billing().map(|a| a.city.as_str())),
+            23 => optional(billing().map(|a| a.telephone.as_str())),
+            24 => optional(billing().and_then(|a| a.region.region.as_deref())),
+            25 => optional(billing().map(|a| a.country_id.as_str())),
+            26 => optional(billing().and_then(|a| a.company.as_deref())),
+            _ => Val::Null,
         }
     }
 }

@@ -48,66 +48,104 @@ impl Rng {
     }
 }
 
+/// The random choices for one seeded customer, made before any string is allocated.
+#[derive(Debug)]
+struct Plan {
+    id: u64,
+    first: &'static str,
+    last: &'static str,
+    website_id: u32,
+    group_id: u32,
+    created: i64,
+    updated: i64,
+    dob: Option<(u64, u64, u64)>,
+    gender: i64,
+    subscribed: bool,
+}
+
 /// Adds `n` deterministic customers after whatever the state holds.
+///
+/// Strings are allocated column by column (every email, then every last name, ...), so the
+/// fields searches scan and sort by sit next to each other in memory: a filtered, sorted
+/// search over 100,000 customers then reads a few megabytes in order instead of chasing
+/// 100,000 scattered allocations.
 pub fn seed_customers(state: &mut State, n: usize, now: i64) {
     let mut rng = Rng(0x6d61_6765_666c_6f77);
+    let first_id = state.next_customer_id();
+    let step = (SEED_SPAN / n.max(1) as i64).max(1);
+    let plans: Vec<Plan> = (0..n)
+        .map(|i| {
+            let first = rng.pick(FIRST);
+            let last = rng.pick(LAST);
+            let created = SEED_START + i as i64 * step + rng.below(step as u64) as i64;
+            let updated = (created + rng.below(400 * 86_400) as i64)
+                .min(SEED_START + SEED_SPAN)
+                .min(now);
+            Plan {
+                id: first_id + i as u64,
+                first,
+                last,
+                // Every fifth customer belongs to the b2b website.
+                website_id: if i % 5 == 4 { 2 } else { 1 },
+                group_id: 1 + rng.below(3) as u32,
+                created,
+                updated,
+                dob: (i % 3 == 0)
+                    .then(|| (50 + rng.below(50), 1 + rng.below(12), 1 + rng.below(28))),
+                gender: 1 + rng.below(3) as i64,
+                subscribed: i % 7 == 0,
+            }
+        })
+        .collect();
+    let mut emails: Vec<String> = plans
+        .iter()
+        .map(|p| {
+            format!(
+                "{}.{}.{}@example.com",
+                p.first.to_ascii_lowercase(),
+                p.last.to_ascii_lowercase(),
+                p.id
+            )
+        })
+        .collect();
+    let mut lasts: Vec<String> = plans.iter().map(|p| p.last.to_owned()).collect();
+    let mut firsts: Vec<String> = plans.iter().map(|p| p.first.to_owned()).collect();
+    let mut created: Vec<String> = plans.iter().map(|p| format_ts(p.created)).collect();
+    let mut updated: Vec<String> = plans.iter().map(|p| format_ts(p.updated)).collect();
     state.customers.reserve(n);
     state.email_index.reserve(n);
-    let step = (SEED_SPAN / n.max(1) as i64).max(1);
-    for i in 0..n {
-        let id = state.next_customer_id();
-        let first = rng.pick(FIRST);
-        let last = rng.pick(LAST);
-        // Every fifth customer belongs to the b2b website.
-        let website_id = if i % 5 == 4 { 2 } else { 1 };
-        let group_id = 1 + rng.below(3) as u32;
-        let created = SEED_START + i as i64 * step + rng.below(step as u64) as i64;
-        let updated = (created + rng.below(400 * 86_400) as i64)
-            .min(SEED_START + SEED_SPAN)
-            .min(now);
-        let addresses = seed_addresses(&mut rng, &mut state.next_address_id, id, first, last);
+    for (i, p) in plans.iter().enumerate() {
+        let addresses = seed_addresses(&mut rng, &mut state.next_address_id, p.id, p.first, p.last);
         let default = addresses.first().map(|a| a.id.to_string());
         let customer = Customer {
-            id,
-            group_id,
+            id: p.id,
+            group_id: p.group_id,
             default_billing: default.clone(),
             default_shipping: default,
             confirmation: None,
-            created_at: format_ts(created),
-            updated_at: format_ts(updated),
-            created_in: if website_id == 2 {
+            created_at: std::mem::take(&mut created[i]),
+            updated_at: std::mem::take(&mut updated[i]),
+            created_in: if p.website_id == 2 {
                 "B2B English"
             } else {
                 "Default Store View"
             }
             .into(),
-            dob: (i % 3 == 0).then(|| {
-                format!(
-                    "19{:02}-{:02}-{:02}",
-                    50 + rng.below(50),
-                    1 + rng.below(12),
-                    1 + rng.below(28)
-                )
-            }),
-            email: format!(
-                "{}.{}.{}@example.com",
-                first.to_ascii_lowercase(),
-                last.to_ascii_lowercase(),
-                id
-            ),
-            firstname: first.into(),
-            lastname: last.into(),
+            dob: p.dob.map(|(y, m, d)| format!("19{y:02}-{m:02}-{d:02}")),
+            email: std::mem::take(&mut emails[i]),
+            firstname: std::mem::take(&mut firsts[i]),
+            lastname: std::mem::take(&mut lasts[i]),
             middlename: None,
             prefix: None,
             suffix: None,
-            gender: Some(1 + rng.below(3) as i64),
-            store_id: website_id,
+            gender: Some(p.gender),
+            store_id: p.website_id,
             taxvat: None,
-            website_id,
+            website_id: p.website_id,
             addresses,
             disable_auto_group_change: 0,
             extension_attributes: CustomerExtension {
-                is_subscribed: i % 7 == 0,
+                is_subscribed: p.subscribed,
             },
             custom_attributes: Vec::new(),
             password: None,
