@@ -122,6 +122,7 @@ pub fn submit(
             .filter(|c| !c.is_null())
             .ok_or_else(|| MagentoError::required("customer"))?;
         let fields = crate::input::normalize(customer, customers::CUSTOMER_FIELDS)?;
+        customers::check_input(&fields)?;
         // ValidateAsyncCustomer: setting a group on an async create needs Magento_Customer::manage.
         if kind == Kind::Create
             && fields.contains_key("group_id")

@@ -192,9 +192,11 @@ fn decode_body(headers: &HeaderMap, body: &[u8]) -> MResult<Value> {
     serde_json::from_slice(body).map_err(|_| MagentoError::decoding())
 }
 
-fn id_of(raw: &str) -> MResult<u64> {
+/// A path id: not an integer is a type error; a negative one names no entity (Magento casts
+/// and then finds nothing, e.g. `fieldValue: -1`).
+fn id_of(raw: &str, field: &str) -> MResult<u64> {
     let n = parse_int(&Value::String(raw.to_owned()))?;
-    u64::try_from(n).map_err(|_| crate::input::type_error(&Value::String(raw.to_owned()), "int"))
+    u64::try_from(n).map_err(|_| MagentoError::no_such_entity(field, n))
 }
 
 /// The fallback handler: every `/rest/...` request.
@@ -286,7 +288,7 @@ fn handle(
             )
         }
         Ep::CustomerGet(raw) => {
-            let id = id_of(&raw)?;
+            let id = id_of(&raw, "customerId")?;
             let state = sim.read();
             let c = state
                 .customer(id)
@@ -305,7 +307,7 @@ fn handle(
             (json_response(StatusCode::OK, &c), events)
         }
         Ep::CustomerUpdate(raw) => {
-            let id = id_of(&raw)?;
+            let id = id_of(&raw, "customerId")?;
             let (c, events) =
                 customers::update(&mut sim.write(), &ctx, id, &body, sim.config.put_mode)?;
             (json_response(StatusCode::OK, &c), events)
@@ -326,7 +328,7 @@ fn handle(
             (json_response(StatusCode::OK, &c), events)
         }
         Ep::CustomerDelete(raw) => {
-            let id = id_of(&raw)?;
+            let id = id_of(&raw, "customerId")?;
             let event = customers::delete(&mut sim.write(), &ctx, id)?;
             (json_response(StatusCode::OK, &true), vec![event])
         }
@@ -342,7 +344,7 @@ fn handle(
         }
         Ep::GroupDefault => ok(&sim.read().groups[&1].clone()),
         Ep::GroupGet(raw) => {
-            let id = id_of(&raw)?;
+            let id = id_of(&raw, "id")?;
             let state = sim.read();
             ok(state
                 .groups
@@ -362,7 +364,7 @@ fn handle(
             )
         }
         Ep::UserGet(raw) => {
-            let id = id_of(&raw)?;
+            let id = id_of(&raw, "userId")?;
             let state = sim.read();
             ok(state
                 .admin_users
@@ -373,16 +375,16 @@ fn handle(
         Ep::UserUpdate(raw) => ok(&admin_users::update(
             &mut sim.write(),
             ctx.now,
-            id_of(&raw)?,
+            id_of(&raw, "userId")?,
             &body,
         )?),
         Ep::UserDelete(raw) => {
-            admin_users::delete(&mut sim.write(), ctx.now, who, id_of(&raw)?)?;
+            admin_users::delete(&mut sim.write(), ctx.now, who, id_of(&raw, "userId")?)?;
             ok(&true)
         }
         Ep::Roles => ok(&admin_users::roles_json(&sim.read())),
         Ep::RoleGet(raw) => {
-            let id = id_of(&raw)?;
+            let id = id_of(&raw, "roleId")?;
             let state = sim.read();
             ok(state
                 .roles
@@ -392,7 +394,7 @@ fn handle(
         Ep::BulkStatus(uuid) => ok(&bulk::short_status(&sim.read(), &uuid)?),
         Ep::BulkDetailed(uuid) => ok(&bulk::detailed_status(&sim.read(), &uuid)?),
         Ep::BulkCount(uuid, s) => {
-            let wanted = id_of(&s)? as u8;
+            let wanted = id_of(&s, "status")? as u8;
             ok(&bulk::count_with_status(&sim.read(), &uuid, wanted)?)
         }
         Ep::AsyncCreate | Ep::AsyncSave => {

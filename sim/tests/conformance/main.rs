@@ -8,4 +8,5 @@ mod controls;
 mod customers;
 mod schema;
 mod search;
+mod robustness;
 mod support;
