@@ -41,6 +41,7 @@ pub mod http;
 pub mod input;
 pub mod model;
 pub mod oauth;
+pub mod routes;
 pub mod seed;
 pub mod state;
 pub mod time;

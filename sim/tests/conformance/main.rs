@@ -6,7 +6,7 @@ mod auth;
 mod bulk;
 mod controls;
 mod customers;
+mod robustness;
 mod schema;
 mod search;
-mod robustness;
 mod support;

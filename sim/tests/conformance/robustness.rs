@@ -24,7 +24,9 @@ async fn malformed_requests_get_a_clear_4xx_and_the_server_stays_up() {
     let api = Api::default().await;
     let t = api.admin_token().await;
     let deep = "[".repeat(10_000);
-    let cases: Vec<(Method, String, Option<(&str, String)>)> = vec![
+    /// Method, path, and an optional (content type, body).
+    type Case = (Method, String, Option<(&'static str, String)>);
+    let cases: Vec<Case> = vec![
         (Method::GET, "/V1/customers/search?searchCriteria[pageSize]=99999999999999999999999".into(), None),
         (Method::GET, "/V1/customers/search?searchCriteria[currentPage]=abc".into(), None),
         (Method::GET, "/V1/customers/search?searchCriteria[filter_groups][0][filters][0][value]=x".into(), None),
@@ -47,16 +49,30 @@ async fn malformed_requests_get_a_clear_4xx_and_the_server_stays_up() {
         (Method::GET, "/V1/bulk/x/operation-status/-3".into(), None),
     ];
     for (method, path, body) in cases {
-        let mut req = api.http.request(method.clone(), api.url(&path)).bearer_auth(&t).timeout(Duration::from_secs(5));
+        let mut req = api
+            .http
+            .request(method.clone(), api.url(&path))
+            .bearer_auth(&t)
+            .timeout(Duration::from_secs(5));
         if let Some((ct, text)) = body {
             req = req.header("content-type", ct).body(text);
         }
-        let resp = req.send().await.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let resp = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap();
-        let json: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{method} {path}: not JSON: {text}"));
-        assert!((400..500).contains(&status), "{method} {path}: {status} {text}");
-        assert!(json["message"].as_str().is_some_and(|m| !m.is_empty()), "{method} {path}: {text}");
+        let json: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{method} {path}: not JSON: {text}"));
+        assert!(
+            (400..500).contains(&status),
+            "{method} {path}: {status} {text}"
+        );
+        assert!(
+            json["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{method} {path}: {text}"
+        );
     }
     assert_eq!(api.get("/V1/customers/1", &t).await.0, 200, "still serving");
 }

@@ -1,21 +1,23 @@
 //! The customer service: create (AccountManagement::createAccount), save (the 2.4.1+ merge or
 //! the older full save), delete, get and search, with Magento's validation messages.
 
-use std::borrow::Cow;
+mod rules;
+mod search;
 
-use serde::Serialize;
+pub use rules::{MIN_PASSWORD_LENGTH, REQUIRED_CLASSES, check_password};
+pub use search::{Page, search_json};
+
 use serde_json::{Map, Value, json};
 
 use crate::address::{custom_attributes, reconcile};
 use crate::config::PutMode;
-use crate::criteria::Criteria;
 use crate::error::{MResult, MagentoError};
-use crate::filter::{Searchable, Val, search};
 use crate::input::{check_markup, int, normalize, string, type_error};
 use crate::model::{Customer, CustomerExtension, default_store_of, store_views};
 use crate::state::{Email, State};
 use crate::time::format_ts;
 use crate::webhooks::Event;
+use rules::validate;
 
 pub(crate) const CUSTOMER_FIELDS: &[&str] = &[
     "id",
@@ -43,12 +45,6 @@ pub(crate) const CUSTOMER_FIELDS: &[&str] = &[
     "custom_attributes",
 ];
 
-/// `customer/password/minimum_password_length` default.
-pub const MIN_PASSWORD_LENGTH: usize = 8;
-/// `customer/password/required_character_classes_number` default.
-pub const REQUIRED_CLASSES: usize = 3;
-const MAX_PASSWORD_LENGTH: usize = 256;
-
 /// Who writes and how: the simulated time, the current store, and the write-log channel.
 #[derive(Debug, Clone, Copy)]
 pub struct Ctx {
@@ -68,64 +64,6 @@ fn customer_object(body: &Value) -> MResult<Map<String, Value>> {
         .filter(|v| !v.is_null())
         .ok_or_else(|| MagentoError::required("customer"))?;
     normalize(inner, CUSTOMER_FIELDS)
-}
-
-/// Magento's `checkPasswordStrength` plus the password-equals-email rule.
-pub fn check_password(password: &str, email: &str) -> MResult<()> {
-    let len = password.chars().count();
-    if len > MAX_PASSWORD_LENGTH {
-        return Err(MagentoError::bad_request(
-            "Please enter a password with at most %1 characters.",
-        )
-        .with(json!([MAX_PASSWORD_LENGTH])));
-    }
-    if len < MIN_PASSWORD_LENGTH {
-        return Err(MagentoError::bad_request(
-            "The password needs at least %1 characters. Create a new password and try again.",
-        )
-        .with(json!([MIN_PASSWORD_LENGTH])));
-    }
-    if password.trim() != password {
-        return Err(MagentoError::bad_request(
-            "The password can't begin or end with a space. Verify the password and try again.",
-        ));
-    }
-    let classes = [
-        password.chars().any(|c| c.is_ascii_digit()),
-        password.chars().any(|c| c.is_ascii_uppercase()),
-        password.chars().any(|c| c.is_ascii_lowercase()),
-        password.chars().any(|c| !c.is_ascii_alphanumeric()),
-    ];
-    if classes.iter().filter(|x| **x).count() < REQUIRED_CLASSES {
-        return Err(MagentoError::bad_request(
-            "Minimum of different classes of characters in password is %1. Classes of characters: Lower Case, Upper Case, Digits, Special Characters.",
-        )
-        .with(json!([REQUIRED_CLASSES])));
-    }
-    if password.eq_ignore_ascii_case(email) {
-        return Err(MagentoError::bad_request(
-            "The password can't be the same as the email address. Create a new password and try again.",
-        ));
-    }
-    Ok(())
-}
-
-fn valid_name(s: &str) -> bool {
-    s.chars()
-        .all(|c| c.is_alphanumeric() || c.is_whitespace() || ",-_.'’`&".contains(c))
-}
-
-fn valid_email(s: &str) -> bool {
-    match s.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !s.contains(char::is_whitespace)
-        }
-        None => false,
-    }
 }
 
 /// Applies the scalar fields present in `m` onto `c`.
@@ -203,45 +141,10 @@ pub(crate) fn check_input(m: &Map<String, Value>) -> MResult<()> {
         crate::input::parse_int(id)?;
     }
     apply(&mut blank(0, 0), m)?;
-    if let Some(list) = m.get("addresses").filter(|v| !v.is_null()) {
-        if !list.is_array() {
-            return Err(type_error(list, "array"));
-        }
+    if let Some(list) = m.get("addresses").filter(|v| !v.is_null() && !v.is_array()) {
+        return Err(type_error(list, "array"));
     }
     Ok(())
-}
-
-/// The EAV checks of a customer save: required names and website, valid names and email.
-fn validate(c: &Customer, need_website: bool) -> MResult<()> {
-    let mut errors = Vec::new();
-    let required =
-        |label: &str| MagentoError::bad_request("\"%1\" is a required value.").with(json!([label]));
-    if c.firstname.trim().is_empty() {
-        errors.push(required("First Name"));
-    } else if !valid_name(&c.firstname) {
-        errors.push(MagentoError::bad_request("First Name is not valid!"));
-    }
-    if c.lastname.trim().is_empty() {
-        errors.push(required("Last Name"));
-    } else if !valid_name(&c.lastname) {
-        errors.push(MagentoError::bad_request("Last Name is not valid!"));
-    }
-    if c.middlename.as_deref().is_some_and(|m| !valid_name(m)) {
-        errors.push(MagentoError::bad_request("Middle Name is not valid!"));
-    }
-    if need_website && c.website_id == 0 {
-        errors.push(required("Associate to Website"));
-    }
-    if !c.email.is_empty() && !valid_email(&c.email) {
-        errors.push(
-            MagentoError::bad_request("\"%1\" is not a valid email address.")
-                .with(json!(["Email"])),
-        );
-    }
-    match MagentoError::aggregate(errors) {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
 }
 
 fn check_group(state: &State, group_id: u32) -> MResult<()> {
@@ -518,144 +421,4 @@ pub fn delete(state: &mut State, ctx: &Ctx, id: u64) -> MResult<Event> {
     state.revoke_tokens(crate::auth::Principal::Customer(id));
     state.log_write(ctx.now, "delete", "customer", id, ctx.via);
     Ok(Event::delete(&c))
-}
-
-/// A search result page as Magento renders it.
-#[derive(Debug, Serialize)]
-pub struct Page<'a, T: Serialize> {
-    /// The page's records.
-    pub items: Vec<&'a T>,
-    /// The criteria, echoed.
-    pub search_criteria: Value,
-    /// Matches across all pages.
-    pub total_count: usize,
-}
-
-/// `GET /V1/customers/search`, rendered.
-pub fn search_json(state: &State, criteria: &Criteria) -> MResult<Vec<u8>> {
-    let (items, total_count) = search(&state.customers, criteria)?;
-    let page = Page {
-        items,
-        search_criteria: criteria.echo(),
-        total_count,
-    };
-    Ok(serde_json::to_vec(&page).expect("customers always serialise"))
-}
-
-/// Filterable customer attributes, in index order (`entity_id` is an alias of `id`).
-const SEARCH_FIELDS: &[&str] = &[
-    "id",
-    "group_id",
-    "website_id",
-    "store_id",
-    "gender",
-    "disable_auto_group_change",
-    "email",
-    "firstname",
-    "lastname",
-    "middlename",
-    "prefix",
-    "suffix",
-    "dob",
-    "taxvat",
-    "created_at",
-    "updated_at",
-    "created_in",
-    "confirmation",
-    "default_billing",
-    "default_shipping",
-    "name",
-    "billing_postcode",
-    "billing_city",
-    "billing_telephone",
-    "billing_region",
-    "billing_country_id",
-    "billing_company",
-];
-
-fn borrowed(s: &str) -> Val<'_> {
-    Val::Text(Cow::Borrowed(s))
-}
-
-fn optional(s: Option<&str>) -> Val<'_> {
-    s.map_or(Val::Null, borrowed)
-}
-
-impl Searchable for Customer {
-    fn id(&self) -> u64 {
-        self.id
-    }
-
-    fn field(name: &str) -> Option<u16> {
-        let name = if name == "entity_id" { "id" } else { name };
-        SEARCH_FIELDS
-            .iter()
-            .position(|f| *f == name)
-            .map(|i| i as u16)
-    }
-
-    fn value(&self, field: u16) -> Val<'_> {
-        let billing = || {
-            self.default_billing
-                .as_deref()
-                .and_then(|id| self.addresses.iter().find(|a| a.id.to_string() == id))
-        };
-        match field {
-            0 => Val::Int(self.id as i64),
-            1 => Val::Int(self.group_id.into()),
-            2 => Val::Int(self.website_id.into()),
-            3 => Val::Int(self.store_id.into()),
-            4 => self.gender.map_or(Val::Null, Val::Int),
-            5 => Val::Int(self.disable_auto_group_change),
-            6 => borrowed(&self.email),
-            7 => borrowed(&self.firstname),
-            8 => borrowed(&self.lastname),
-            9 => optional(self.middlename.as_deref()),
-            10 => optional(self.prefix.as_deref()),
-            11 => optional(self.suffix.as_deref()),
-            12 => optional(self.dob.as_deref()),
-            13 => optional(self.taxvat.as_deref()),
-            14 => borrowed(&self.created_at),
-            15 => borrowed(&self.updated_at),
-            16 => borrowed(&self.created_in),
-            17 => optional(self.confirmation.as_deref()),
-            18 => optional(self.default_billing.as_deref()),
-            19 => optional(self.default_shipping.as_deref()),
-            20 => Val::Text(Cow::Owned(format!("{} {}", self.firstname, self.lastname))),
-            21 => optional(billing().map(|a| a.postcode.as_str())),
-            22 => optional(billing().map(|a| a.city.as_str())),
-            23 => optional(billing().map(|a| a.telephone.as_str())),
-            24 => optional(billing().and_then(|a| a.region.region.as_deref())),
-            25 => optional(billing().map(|a| a.country_id.as_str())),
-            26 => optional(billing().and_then(|a| a.company.as_deref())),
-            _ => Val::Null,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn password_rules_in_magentos_order() {
-        let msg = |p: &str| check_password(p, "a@b.c").unwrap_err().message;
-        assert!(msg("Ab1!").starts_with("The password needs at least %1"));
-        assert!(msg(" Abcdef1! ").starts_with("The password can't begin or end with a space"));
-        assert!(msg("abcdefgh").starts_with("Minimum of different classes"));
-        assert!(msg(&"Ab1!".repeat(70)).starts_with("Please enter a password with at most"));
-        assert!(check_password("Str0ng!Pass", "a@b.c").is_ok());
-        assert!(
-            check_password("Abc@Def.gh1", "abc@def.gh1")
-                .unwrap_err()
-                .message
-                .contains("same as the email")
-        );
-    }
-
-    #[test]
-    fn names_with_markup_characters_are_invalid() {
-        assert!(valid_name("Jean-Luc O'Neil"));
-        assert!(!valid_name("Robert{}"));
-    }
 }
