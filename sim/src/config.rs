@@ -66,15 +66,33 @@ pub struct SimConfig {
     pub integrations: Vec<String>,
 
     /// `oauth/consumer/enable_integration_as_bearer`: accept integration access tokens as bearer tokens.
-    #[arg(long, value_enum, default_value = "off", value_name = "on|off", hide_possible_values = true)]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "off",
+        value_name = "on|off",
+        hide_possible_values = true
+    )]
     pub integration_bearer: Switch,
 
     /// `webapi/validation/input_limit_enabled`: page size at most 300, default 20.
-    #[arg(long, value_enum, default_value = "off", value_name = "on|off", hide_possible_values = true)]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "off",
+        value_name = "on|off",
+        hide_possible_values = true
+    )]
     pub input_limits: Switch,
 
     /// Magento_TwoFactorAuth: admin token login answers the 2FA 400.
-    #[arg(long, value_enum, default_value = "off", value_name = "on|off", hide_possible_values = true)]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "off",
+        value_name = "on|off",
+        hide_possible_values = true
+    )]
     pub two_factor: Switch,
 
     /// Token issuer: legacy opaque tokens or JWTs.
@@ -90,19 +108,41 @@ pub struct SimConfig {
     pub customer_token_ttl: Option<i64>,
 
     /// The bulk consumer (`async.operations.all`).
-    #[arg(long, value_enum, default_value = "running", value_name = "running|stopped")]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "running",
+        value_name = "running|stopped"
+    )]
     pub consumer: Consumer,
 
     /// PUT semantics: 2.4.1+ merge, or the older full save.
-    #[arg(long, value_enum, default_value = "merge", value_name = "merge|replace")]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "merge",
+        value_name = "merge|replace"
+    )]
     pub put_mode: PutMode,
 
     /// The admin-user extension endpoints (`/V1/users`, `/V1/roles`); off answers 404.
-    #[arg(long, value_enum, default_value = "on", value_name = "on|off", hide_possible_values = true)]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "on",
+        value_name = "on|off",
+        hide_possible_values = true
+    )]
     pub admin_users_api: Switch,
 
     /// `checkout/options/enable_guest_checkout_login`: off makes isEmailAvailable always true (2.4.7+).
-    #[arg(long, value_enum, default_value = "off", value_name = "on|off", hide_possible_values = true)]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "off",
+        value_name = "on|off",
+        hide_possible_values = true
+    )]
     pub guest_checkout_login: Switch,
 
     /// POST Adobe Commerce style signed webhooks on customer save, register and delete to this URL.
