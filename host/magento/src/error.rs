@@ -76,7 +76,7 @@ impl Refusal {
                 .iter()
                 .map(|(t, p)| render(t, p.as_ref()))
                 .collect();
-            out = format!("{out} {}", inner.join("; "));
+            out = format!("{out} {}", inner.join(" "));
         }
         out
     }
