@@ -262,7 +262,9 @@ mod tests {
         );
         assert!(
             a.rendered()
-                .contains("at least 7 characters; Your password must include")
+                .contains("at least 7 characters. Your password must include"),
+            "{}",
+            a.rendered()
         );
     }
 
