@@ -37,6 +37,15 @@ pub enum PutMode {
     Replace,
 }
 
+/// What a page past the last one answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PastEnd {
+    /// 2.4.x: an empty `items` list (total_count unchanged).
+    Empty,
+    /// Before 2.4: the last page again.
+    LastPage,
+}
+
 /// Whether the `async.operations.all` consumer processes bulk operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Consumer {
@@ -125,6 +134,15 @@ pub struct SimConfig {
     )]
     pub put_mode: PutMode,
 
+    /// A search page past the end: empty (2.4.x) or the last page again (before 2.4).
+    #[arg(
+        long,
+        value_enum,
+        default_value = "empty",
+        value_name = "empty|last-page"
+    )]
+    pub past_end: PastEnd,
+
     /// The admin-user extension endpoints (`/V1/users`, `/V1/roles`); off answers 404.
     #[arg(
         long,
@@ -165,6 +183,7 @@ impl Default for SimConfig {
             customer_token_ttl: None,
             consumer: Consumer::Running,
             put_mode: PutMode::Merge,
+            past_end: PastEnd::Empty,
             admin_users_api: Switch::On,
             guest_checkout_login: Switch::Off,
             webhook_url: None,

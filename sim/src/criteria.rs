@@ -32,6 +32,9 @@ pub struct Criteria {
     pub page_size: Option<u64>,
     /// 1-based page; `None` is page 1.
     pub current_page: Option<u64>,
+    /// Answer a page past the end with the last page again (Magento before 2.4) instead of an
+    /// empty page (2.4.x).
+    pub repeat_last_page: bool,
 }
 
 /// Condition types Magento's SQL adapter understands for search filters.
@@ -240,7 +243,12 @@ impl Criteria {
         match self.page_size {
             None => 0..total,
             Some(size) => {
-                let page = self.current_page.unwrap_or(1).max(1);
+                let mut page = self.current_page.unwrap_or(1).max(1);
+                let last = (total as u64).div_ceil(size).max(1);
+                if self.repeat_last_page && page > last {
+                    // Collection::getCurPage() before 2.4 clamped to the last page.
+                    page = last;
+                }
                 let start = ((page - 1).saturating_mul(size)).min(total as u64) as usize;
                 let end = (start as u64 + size).min(total as u64) as usize;
                 start..end
@@ -272,6 +280,15 @@ mod tests {
         assert_eq!((c.page_size, c.current_page), (Some(50), Some(3)));
         assert_eq!(c.window(120), 100..120);
         assert_eq!(c.window(90), 90..90);
+        let legacy = Criteria {
+            repeat_last_page: true,
+            ..c
+        };
+        assert_eq!(
+            legacy.window(90),
+            50..90,
+            "before 2.4 a page past the end is the last page again"
+        );
     }
 
     #[test]

@@ -27,6 +27,10 @@ pub struct Fault {
     /// Close the connection without a response.
     #[serde(default)]
     pub drop: bool,
+    /// Apply the request first, then drop or replace its answer: the write lands but the
+    /// client never hears of it (the case a create must look up before retrying).
+    #[serde(default)]
+    pub after: bool,
     /// `Retry-After` seconds to send with the injected status.
     #[serde(default)]
     pub retry_after: Option<u64>,
@@ -48,6 +52,8 @@ pub struct Action {
     pub status: Option<u16>,
     /// Drop the connection.
     pub drop: bool,
+    /// Handle the request before dropping or replacing its answer.
+    pub after: bool,
     /// `Retry-After` header value.
     pub retry_after: Option<u64>,
 }
@@ -72,6 +78,7 @@ pub fn check(faults: &mut Vec<Fault>, method: &str, path: &str) -> Option<Action
         let a = action.get_or_insert_with(Action::default);
         a.latency_ms += f.latency_ms;
         a.drop |= f.drop;
+        a.after |= f.after;
         if f.status.is_some() {
             a.status = f.status;
             a.retry_after = f.retry_after;

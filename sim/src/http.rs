@@ -81,14 +81,16 @@ pub async fn magento(
     let parsed = parse_path(path);
     let api_path = parsed.as_ref().map_or(path.to_owned(), |p| p.3.clone());
     let fault = faults::check(&mut sim.write().faults, method.as_str(), &api_path);
+    let mut after = None;
     if let Some(action) = fault {
         if action.latency_ms > 0 {
             tokio::time::sleep(Duration::from_millis(action.latency_ms)).await;
         }
-        if action.drop {
+        if action.after {
+            after = Some(action);
+        } else if action.drop {
             return dropped();
-        }
-        if let Some(code) = action.status {
+        } else if let Some(code) = action.status {
             return injected(code, action.retry_after);
         }
     }
@@ -101,7 +103,15 @@ pub async fn magento(
     if !events.is_empty() {
         webhooks::deliver(&sim, events).await;
     }
-    response
+    match after {
+        Some(faults::Action { drop: true, .. }) => dropped(),
+        Some(faults::Action {
+            status: Some(code),
+            retry_after,
+            ..
+        }) => injected(code, retry_after),
+        _ => response,
+    }
 }
 
 type Handled = (Response, Vec<Event>);
@@ -148,7 +158,7 @@ fn handle(
             ok(&true)
         }
         Ep::CustomerSearch => {
-            let criteria = criteria::parse(query, sim.config.input_limits.on())?;
+            let criteria = search_criteria(sim, query)?;
             (
                 bytes_response(
                     StatusCode::OK,
@@ -204,7 +214,7 @@ fn handle(
         }
         Ep::IsEmailAvailable => ok(&email_available(sim, store_id, &body)?),
         Ep::GroupSearch => {
-            let criteria = criteria::parse(query, sim.config.input_limits.on())?;
+            let criteria = search_criteria(sim, query)?;
             let state = sim.read();
             let groups: Vec<_> = state.groups.values().collect();
             let window = criteria.window(groups.len());
@@ -224,7 +234,7 @@ fn handle(
         Ep::Websites => ok(&websites()),
         Ep::StoreViews => ok(&store_views()),
         Ep::UserSearch => {
-            let criteria = criteria::parse(query, sim.config.input_limits.on())?;
+            let criteria = search_criteria(sim, query)?;
             (
                 bytes_response(
                     StatusCode::OK,
@@ -279,6 +289,13 @@ fn handle(
             (json_response(StatusCode::ACCEPTED, &answer), Vec::new())
         }
     })
+}
+
+/// Reads `searchCriteria` with the installation's input-limit and past-the-end behaviour.
+fn search_criteria(sim: &Sim, query: &str) -> MResult<criteria::Criteria> {
+    let mut c = criteria::parse(query, sim.config.input_limits.on())?;
+    c.repeat_last_page = sim.config.past_end == crate::config::PastEnd::LastPage;
+    Ok(c)
 }
 
 /// `POST /V1/customers/isEmailAvailable`.

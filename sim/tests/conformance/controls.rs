@@ -131,6 +131,58 @@ async fn faults_inject_statuses_latency_and_dropped_connections() {
 }
 
 #[tokio::test]
+async fn an_after_fault_applies_the_write_and_loses_the_answer() {
+    let api = Api::default().await;
+    let t = api.admin_token().await;
+    api.control(Method::POST, "/__sim/faults", Some(json!({"method": "POST", "path": "/V1/customers", "drop": true, "after": true, "times": 1}))).await;
+    let sent = api
+        .http
+        .post(api.url("/V1/customers"))
+        .bearer_auth(&t)
+        .json(
+            &json!({"customer": {"email": "lost@example.com", "firstname": "L", "lastname": "A"}}),
+        )
+        .send()
+        .await;
+    let answered = match sent {
+        Ok(r) => r.text().await.is_ok(),
+        Err(_) => false,
+    };
+    assert!(!answered, "the client hears nothing");
+    let writes = api.control(Method::GET, "/__sim/writes", None).await;
+    assert_eq!(
+        writes.as_array().unwrap().len(),
+        1,
+        "but the customer was created: {writes}"
+    );
+}
+
+#[tokio::test]
+async fn before_2_4_a_page_past_the_end_repeats_the_last_page() {
+    let api = Api::start(magento_sim::SimConfig {
+        seed_customers: 25,
+        past_end: magento_sim::config::PastEnd::LastPage,
+        ..Default::default()
+    })
+    .await;
+    let t = api.admin_token().await;
+    let (_, last) = api
+        .get(
+            "/V1/customers/search?searchCriteria[pageSize]=10&searchCriteria[currentPage]=3",
+            &t,
+        )
+        .await;
+    let (_, past) = api
+        .get(
+            "/V1/customers/search?searchCriteria[pageSize]=10&searchCriteria[currentPage]=7",
+            &t,
+        )
+        .await;
+    assert_eq!(last["items"].as_array().unwrap().len(), 5);
+    assert_eq!(past["items"], last["items"]);
+}
+
+#[tokio::test]
 async fn webhooks_are_signed_with_rsa_sha256_over_the_base64_body() {
     let received: Arc<Mutex<Vec<(HeaderMap, Bytes)>>> = Arc::default();
     let sink = received.clone();
