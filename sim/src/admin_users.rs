@@ -28,6 +28,10 @@ const USER_FIELDS: &[&str] = &[
     "role_id",
     "is_active",
     "interface_locale",
+    // Read-only fields a client sends back after reading the user; accepted and ignored.
+    "created",
+    "modified",
+    "logdate",
 ];
 
 /// `Magento\User\Model\UserValidationRules::MIN_PASSWORD_LENGTH`.

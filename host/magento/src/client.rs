@@ -188,11 +188,11 @@ impl MagentoClient {
                     span.record("status", status.as_u16());
                     let transient =
                         status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
-                    if transient && can_retry {
-                        let wait = retry_after.map_or_else(
-                            || self.backoff(attempt),
-                            |d| d.min(self.conn.retry.max_delay),
-                        );
+                    // A Retry-After longer than we are willing to wait fails now rather than hang.
+                    let honourable =
+                        retry_after.is_none_or(|d| d <= self.conn.retry.max_retry_after);
+                    if transient && can_retry && honourable {
+                        let wait = retry_after.unwrap_or_else(|| self.backoff(attempt));
                         tracing::debug!(parent: &span, status = status.as_u16(), wait_ms = wait.as_millis() as u64, "retrying");
                         tokio::time::sleep(wait).await;
                         attempt += 1;
@@ -342,6 +342,7 @@ impl MagentoClient {
         let body = json!({ "username": username, "password": password });
         let mut attempt = 0;
         loop {
+            self.pace().await;
             let resp = match self.http.post(&url).json(&body).send().await {
                 Ok(r) => r,
                 Err(e) if attempt < self.conn.retry.max_retries => {

@@ -66,8 +66,10 @@ pub struct Retry {
     pub max_retries: u32,
     /// First backoff; doubles each retry, with full jitter.
     pub base_delay: Duration,
-    /// Longest backoff (and longest `Retry-After` honoured).
+    /// Longest backoff.
     pub max_delay: Duration,
+    /// Longest `Retry-After` honoured (a longer one fails the request instead of hanging).
+    pub max_retry_after: Duration,
 }
 
 impl Default for Retry {
@@ -76,6 +78,7 @@ impl Default for Retry {
             max_retries: 4,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(10),
+            max_retry_after: Duration::from_secs(120),
         }
     }
 }

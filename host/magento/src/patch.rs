@@ -123,6 +123,21 @@ impl Patch {
             out.insert("custom_attributes".into(), Value::Array(list));
         }
         if let Some(list) = &self.addresses {
+            // A default that names an address the new list drops would be refused ("The
+            // default_billing value is invalid"); let it lapse unless the patch sets it.
+            let kept: Vec<String> = list
+                .iter()
+                .filter_map(|a| a.get("id"))
+                .map(|v| v.to_string().trim_matches('"').to_owned())
+                .collect();
+            for key in ["default_billing", "default_shipping"] {
+                let names_dropped = out
+                    .get(key)
+                    .is_some_and(|v| !kept.contains(&v.to_string().trim_matches('"').to_owned()));
+                if !self.fields.contains_key(key) && names_dropped {
+                    out.remove(key);
+                }
+            }
             out.insert("addresses".into(), Value::Array(list.clone()));
         }
         out.insert("id".into(), Value::from(id));
@@ -225,7 +240,19 @@ mod tests {
         assert!(Patch::new().set("id", 9).merged(&stored(), 7).is_err());
         let p = Patch::new().replace_addresses(vec![]);
         assert!(p.touches_addresses());
-        assert_eq!(p.merged(&stored(), 7).unwrap()["addresses"], json!([]));
+        let mut with_default = stored();
+        with_default["default_billing"] = json!("3");
+        let merged = p.merged(&with_default, 7).unwrap();
+        assert_eq!(merged["addresses"], json!([]));
+        assert!(
+            merged.get("default_billing").is_none(),
+            "a default naming a dropped address lapses"
+        );
+        let kept = Patch::new()
+            .replace_addresses(vec![json!({"id": 3})])
+            .merged(&with_default, 7)
+            .unwrap();
+        assert_eq!(kept["default_billing"], "3");
     }
 
     #[test]

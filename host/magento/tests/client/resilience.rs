@@ -1,0 +1,181 @@
+//! Faults: retries with backoff, Retry-After, rate and concurrency limits, and exactly-once
+//! writes under 20 % injected failures, checked against the simulator's write log.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use mageflow_magento::{MagentoClient, NewCustomer, Patch};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::{Sim, admin_auth};
+
+fn count_writes(writes: &[Value], op: &str) -> HashMap<u64, usize> {
+    let mut m = HashMap::new();
+    for w in writes
+        .iter()
+        .filter(|w| w["op"] == op && w["entity"] == "customer")
+    {
+        *m.entry(w["id"].as_u64().unwrap()).or_insert(0) += 1;
+    }
+    m
+}
+
+#[tokio::test]
+async fn twenty_percent_503s_and_dropped_connections_lose_and_double_nothing() {
+    let sim = Sim::seeded(200).await;
+    let client = sim.admin();
+    client.customer(1).await.unwrap(); // log in before the faults
+    sim.control(
+        Method::POST,
+        "/__sim/faults",
+        Some(json!([{"path": "/V1/customers*", "status": 503, "rate": 0.1}, {"path": "/V1/customers*", "drop": true, "rate": 0.1}])),
+    )
+    .await;
+    for id in 1..=200u64 {
+        client
+            .update_customer(id, &Patch::new().set("lastname", format!("Moved{id}")))
+            .await
+            .unwrap();
+    }
+    sim.control(Method::DELETE, "/__sim/faults", None).await;
+    let updates = count_writes(&sim.writes().await, "update");
+    assert_eq!(updates.len(), 200, "every update landed");
+    assert!(
+        updates.values().all(|n| *n == 1),
+        "no update was applied twice"
+    );
+    for id in [1u64, 77, 200] {
+        assert_eq!(
+            client.customer(id).await.unwrap().lastname,
+            format!("Moved{id}")
+        );
+    }
+}
+
+#[tokio::test]
+async fn creates_whose_answer_is_lost_land_exactly_once() {
+    let sim = Sim::seeded(0).await;
+    let client = sim.admin();
+    client.websites().await.unwrap();
+    client.customer_groups().await.unwrap(); // log in before the faults
+    sim.control(
+        Method::POST,
+        "/__sim/faults",
+        Some(json!([
+            {"method": "POST", "path": "/V1/customers", "drop": true, "after": true, "rate": 0.1},
+            {"method": "POST", "path": "/V1/customers", "status": 503, "after": true, "rate": 0.05},
+            {"path": "/V1/customers*", "status": 503, "rate": 0.05}
+        ])),
+    )
+    .await;
+    for i in 0..100 {
+        let new = NewCustomer {
+            email: format!("c{i}@example.com"),
+            firstname: "C".into(),
+            lastname: "X".into(),
+            website_id: Some(1),
+            password: Some("Str0ng!Pass".into()),
+            ..Default::default()
+        };
+        let c = client.create_customer(&new).await.unwrap();
+        assert_eq!(c.email, new.email);
+    }
+    sim.control(Method::DELETE, "/__sim/faults", None).await;
+    let creates = count_writes(&sim.writes().await, "create");
+    assert_eq!(creates.len(), 100, "one customer per create, never two");
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let sim = Sim::seeded(1).await;
+    let client = sim.admin();
+    client.customer(1).await.unwrap();
+    sim.control(
+        Method::POST,
+        "/__sim/faults",
+        Some(json!({"path": "/V1/customers/1", "status": 429, "retry_after": 1, "times": 1})),
+    )
+    .await;
+    let started = Instant::now();
+    client.customer(1).await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited as Magento asked"
+    );
+}
+
+#[tokio::test]
+async fn retries_give_up_with_magentos_answer() {
+    let sim = Sim::seeded(1).await;
+    let client = sim.admin();
+    client.customer(1).await.unwrap();
+    sim.control(
+        Method::POST,
+        "/__sim/faults",
+        Some(json!({"path": "/V1/customers/1", "status": 503})),
+    )
+    .await;
+    let err = client.customer(1).await.unwrap_err();
+    assert_eq!(err.status(), Some(503));
+}
+
+#[tokio::test]
+async fn the_client_side_rate_limit_paces_requests() {
+    let sim = Sim::seeded(1).await;
+    let mut conn = sim.connection(admin_auth());
+    conn.rate_limit = Some(20.0);
+    let client = MagentoClient::new(conn).unwrap();
+    let started = Instant::now();
+    for _ in 0..11 {
+        client.customer(1).await.unwrap();
+    }
+    // 12 requests (login included) at 20/s take at least 11 intervals of 50 ms.
+    assert!(
+        started.elapsed() >= Duration::from_millis(540),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn the_concurrency_limit_bounds_requests_in_flight() {
+    let sim = Sim::seeded(8).await;
+    let mut conn = sim.connection(admin_auth());
+    conn.concurrency = 2;
+    let client = MagentoClient::new(conn).unwrap();
+    client.customer(1).await.unwrap();
+    sim.control(
+        Method::POST,
+        "/__sim/faults",
+        Some(json!({"path": "/V1/customers/*", "latency_ms": 200})),
+    )
+    .await;
+    let started = Instant::now();
+    let calls = (1..=6).map(|id| client.customer(id));
+    let results = futures_util::future::join_all(calls).await;
+    assert!(results.iter().all(Result::is_ok));
+    assert!(
+        started.elapsed() >= Duration::from_millis(600),
+        "6 calls of 200 ms, 2 at a time: {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn configuration_mistakes_are_named() {
+    let sim = Sim::seeded(0).await;
+    let mut conn = sim.connection(admin_auth());
+    conn.concurrency = 0;
+    assert_eq!(
+        MagentoClient::new(conn).unwrap_err().to_string(),
+        "concurrency must be at least 1"
+    );
+    let conn = mageflow_magento::Connection::new("shop.example.com", admin_auth());
+    assert!(
+        MagentoClient::new(conn)
+            .unwrap_err()
+            .to_string()
+            .contains("must start with http:// or https://")
+    );
+}
