@@ -1,0 +1,99 @@
+//! How results are shown: aligned columns for people, one JSON object per line for programs,
+//! and a progress bar on stderr when it is a terminal.
+
+use std::io::{IsTerminal, Write};
+
+use mageflow_magento::{AdminUser, Change, Customer};
+use serde::Serialize;
+
+/// Prints one JSON object per line.
+pub(crate) fn json_line(value: &impl Serialize) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Prints a value as indented JSON.
+pub(crate) fn pretty(value: &impl Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// The header of the customer table.
+pub(crate) fn customer_header() {
+    println!(
+        "{:>8}  {:<40}  {:<28}  {:>5}  {:>7}  {:<19}",
+        "ID", "EMAIL", "NAME", "GROUP", "WEBSITE", "UPDATED"
+    );
+}
+
+/// One customer as a table row.
+pub(crate) fn customer_row(c: &Customer) {
+    let name = format!("{} {}", c.firstname, c.lastname);
+    println!(
+        "{:>8}  {:<40}  {:<28}  {:>5}  {:>7}  {:<19}",
+        c.id, c.email, name, c.group_id, c.website_id, c.updated_at
+    );
+}
+
+/// The header of the admin-user table.
+pub(crate) fn user_header() {
+    println!(
+        "{:>6}  {:<20}  {:<36}  {:<24}  {:>4}  {:<6}",
+        "ID", "USERNAME", "EMAIL", "NAME", "ROLE", "ACTIVE"
+    );
+}
+
+/// One admin user as a table row.
+pub(crate) fn user_row(u: &AdminUser) {
+    let name = format!("{} {}", u.firstname, u.lastname);
+    let active = if u.is_active { "yes" } else { "no" };
+    println!(
+        "{:>6}  {:<20}  {:<36}  {:<24}  {:>4}  {:<6}",
+        u.id, u.username, u.email, name, u.role_id, active
+    );
+}
+
+/// Field changes as `field: before -> after`.
+pub(crate) fn changes(id: u64, list: &[Change]) {
+    if list.is_empty() {
+        println!("customer {id}: no change");
+    }
+    for c in list {
+        println!("customer {id}: {}: {} -> {}", c.field, c.before, c.after);
+    }
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal.
+#[derive(Debug)]
+pub(crate) struct Progress {
+    label: &'static str,
+    draw: bool,
+}
+
+impl Progress {
+    pub(crate) fn new(label: &'static str) -> Progress {
+        Progress {
+            label,
+            draw: std::io::stderr().is_terminal(),
+        }
+    }
+
+    pub(crate) fn update(&self, done: usize, total: usize) {
+        if !self.draw || total == 0 {
+            return;
+        }
+        let width = 30;
+        let filled = done * width / total;
+        eprint!(
+            "\r{} [{}{}] {done}/{total}",
+            self.label,
+            "#".repeat(filled),
+            ".".repeat(width - filled)
+        );
+        if done == total {
+            eprintln!();
+        }
+    }
+}
