@@ -145,6 +145,12 @@ where
         .iter()
         .map(|(name, desc)| Ok((resolve::<T>(name)?, *desc)))
         .collect::<MResult<_>>()?;
+    // Rows are stored in id order, so a lone ascending id sort (what paging clients send for
+    // stability) needs no sorting at all.
+    let sort = match sort.as_slice() {
+        [(field, false)] if Some(*field) == T::field("id") => Vec::new(),
+        _ => sort,
+    };
     let (hits, keys) = if rows.len() >= PARALLEL_ROWS {
         let (left, right) = rows.split_at(rows.len() / 2);
         let ((mut hits, mut keys), (more, tail)) = std::thread::scope(|s| {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use percent_encoding::percent_decode_str;
 use rand::Rng as _;
 use reqwest::{Method, StatusCode, header};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, OnceCell, RwLock, Semaphore};
 use tracing::Instrument as _;
@@ -99,6 +100,18 @@ impl MagentoClient {
         body: Option<&Value>,
         repeat: Repeat,
     ) -> Result<Value> {
+        self.call(method, path, query, body, repeat).await
+    }
+
+    /// [`MagentoClient::request`], decoding the answer straight into `T`.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &str,
+        body: Option<&Value>,
+        repeat: Repeat,
+    ) -> Result<T> {
         let span = tracing::debug_span!(
             "magento.request",
             method = %method,
@@ -112,14 +125,14 @@ impl MagentoClient {
             .await
     }
 
-    async fn send(
+    async fn send<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
         query: &str,
         body: Option<&Value>,
         repeat: Repeat,
-    ) -> Result<Value> {
+    ) -> Result<T> {
         let started = Instant::now();
         let base_uri = format!("{}{path}", self.scoped);
         let url = if query.is_empty() {

@@ -158,14 +158,7 @@ impl MagentoClient {
         query: &str,
         body: Option<&Value>,
     ) -> Result<T> {
-        let v = self
-            .request(method.clone(), path, query, body, Repeat::Safe)
-            .await?;
-        serde_json::from_value(v).map_err(|e| Error::Decode {
-            method: method.to_string(),
-            path: path.into(),
-            detail: e.to_string(),
-        })
+        self.call(method, path, query, body, Repeat::Safe).await
     }
 
     /// One page of a customer search, exactly as `criteria` asks.

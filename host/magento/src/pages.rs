@@ -11,12 +11,22 @@ use std::collections::HashSet;
 use std::marker::PhantomData;
 
 use reqwest::Method;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use crate::client::{MagentoClient, Repeat};
 use crate::criteria::{Direction, SearchCriteria};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::types::Record;
+
+/// A search answer decoded straight into records.
+#[derive(Deserialize)]
+struct RawPage<T> {
+    #[serde(default = "Vec::new")]
+    items: Vec<T>,
+    #[serde(default)]
+    total_count: u64,
+}
 
 /// The largest page Magento accepts when input limits are on.
 pub const MAX_PAGE_SIZE: u32 = 300;
@@ -26,7 +36,6 @@ pub const MAX_PAGE_SIZE: u32 = 300;
 pub struct Pages<'c, T> {
     client: &'c MagentoClient,
     path: String,
-    id_field: &'static str,
     criteria: SearchCriteria,
     page: u32,
     seen: u64,
@@ -36,7 +45,7 @@ pub struct Pages<'c, T> {
     item: PhantomData<T>,
 }
 
-impl<'c, T: DeserializeOwned> Pages<'c, T> {
+impl<'c, T: DeserializeOwned + Record> Pages<'c, T> {
     /// Pages through `path` (`/V1/customers/search`). `id_field` is the entity id attribute
     /// used as the final sort key (`entity_id` for customers).
     pub fn new(
@@ -61,7 +70,6 @@ impl<'c, T: DeserializeOwned> Pages<'c, T> {
         Pages {
             client,
             path: path.to_owned(),
-            id_field,
             criteria,
             page,
             seen: 0,
@@ -83,9 +91,9 @@ impl<'c, T: DeserializeOwned> Pages<'c, T> {
             return Ok(None);
         }
         let criteria = self.criteria.clone().current_page(self.page);
-        let body = self
+        let page: RawPage<T> = self
             .client
-            .request(
+            .call(
                 Method::GET,
                 &self.path,
                 &criteria.to_query(),
@@ -93,35 +101,20 @@ impl<'c, T: DeserializeOwned> Pages<'c, T> {
                 Repeat::Safe,
             )
             .await?;
-        let total = body.get("total_count").and_then(Value::as_u64).unwrap_or(0);
-        self.total = Some(total);
-        let items = match body.get("items") {
-            Some(Value::Array(items)) => items,
-            None | Some(Value::Null) => &Vec::new(),
-            Some(_) => return Err(self.decode("items is not a list")),
-        };
-        let ids: HashSet<u64> = items
-            .iter()
-            .filter_map(|i| i.get("id").and_then(Value::as_u64))
-            .collect();
-        if items.is_empty() || (!self.last_ids.is_empty() && ids == self.last_ids) {
+        self.total = Some(page.total_count);
+        let ids: HashSet<u64> = page.items.iter().map(Record::record_id).collect();
+        if page.items.is_empty() || (!self.last_ids.is_empty() && ids == self.last_ids) {
             // Past the end: empty (2.4.x) or the last page again (before 2.4).
             self.done = true;
             return Ok(None);
         }
         let size = u64::from(self.criteria.page_size.unwrap_or(MAX_PAGE_SIZE));
-        self.seen += items.len() as u64;
+        let n = page.items.len() as u64;
+        self.seen += n;
         self.page += 1;
-        self.done = self.seen >= total || (items.len() as u64) < size;
+        self.done = self.seen >= page.total_count || n < size;
         self.last_ids = ids;
-        let records = items
-            .iter()
-            .map(|i| {
-                serde_json::from_value::<T>(i.clone())
-                    .map_err(|e| self.decode(&format!("a record does not read: {e}")))
-            })
-            .collect::<Result<Vec<T>>>()?;
-        Ok(Some(records))
+        Ok(Some(page.items))
     }
 
     /// Reads every remaining record into memory (for small results; prefer `next_page`).
@@ -131,13 +124,5 @@ impl<'c, T: DeserializeOwned> Pages<'c, T> {
             all.extend(page);
         }
         Ok(all)
-    }
-
-    fn decode(&self, detail: &str) -> Error {
-        Error::Decode {
-            method: "GET".into(),
-            path: format!("{} ({} sort)", self.path, self.id_field),
-            detail: detail.to_owned(),
-        }
     }
 }

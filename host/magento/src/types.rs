@@ -130,3 +130,27 @@ pub struct SearchPage<T> {
     /// Matches across all pages.
     pub total_count: u64,
 }
+
+/// A record with an entity id, as search pages hold them.
+pub trait Record {
+    /// The entity id (0 when the record has none).
+    fn record_id(&self) -> u64;
+}
+
+impl Record for Customer {
+    fn record_id(&self) -> u64 {
+        self.id
+    }
+}
+
+impl Record for AdminUser {
+    fn record_id(&self) -> u64 {
+        self.id
+    }
+}
+
+impl Record for Value {
+    fn record_id(&self) -> u64 {
+        self.get("id").and_then(Value::as_u64).unwrap_or(0)
+    }
+}
