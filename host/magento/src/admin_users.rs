@@ -115,7 +115,7 @@ impl MagentoClient {
                     });
                 }
                 Err(e)
-                    if matches!(&e, Error::Transport { .. })
+                    if matches!(&e, Error::Transport { .. } | Error::Timeout { .. })
                         || e.status().is_some_and(|s| s >= 500) =>
                 {
                     if let Some(found) = self.find_admin_user_by_email(&new.email).await? {
@@ -141,7 +141,7 @@ impl MagentoClient {
             // Derived or secret fields are not sent back.
             obj.remove("password");
         }
-        let merged = patch.merged(&stored, id)?;
+        let merged = patch.apply(stored, id)?;
         self.read(Method::PUT, &path, "", Some(&json!({ "user": merged })))
             .await
     }

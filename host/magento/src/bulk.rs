@@ -165,22 +165,32 @@ impl MagentoClient {
         chunk: usize,
     ) -> Result<Vec<BulkReceipt>> {
         let concurrency = self.conn.concurrency;
-        let merged: Vec<Value> = stream::iter(updates.iter().map(|(id, patch)| async move {
-            let stored = self
-                .request(
-                    Method::GET,
-                    &format!("/V1/customers/{id}"),
-                    "",
-                    None,
-                    Repeat::Safe,
-                )
-                .await?;
-            patch.merged(&stored, *id)
-        }))
-        .buffered(concurrency)
-        .try_collect()
-        .await?;
+        // The futures are built first and then driven: a stream over a borrowing closure would
+        // make this method's future unusable in `tokio::spawn` (its `Send` bound cannot be
+        // proven for every lifetime).
+        let reads: Vec<_> = updates
+            .iter()
+            .map(|(id, patch)| self.read_and_patch(*id, patch))
+            .collect();
+        let merged: Vec<Value> = stream::iter(reads)
+            .buffered(concurrency)
+            .try_collect()
+            .await?;
         self.submit_customer_objects(merged, chunk).await
+    }
+
+    /// Reads one customer and applies a patch to it, without sending anything.
+    async fn read_and_patch(&self, id: u64, patch: &Patch) -> Result<Value> {
+        let stored = self
+            .request(
+                Method::GET,
+                &format!("/V1/customers/{id}"),
+                "",
+                None,
+                Repeat::Safe,
+            )
+            .await?;
+        patch.apply(stored, id)
     }
 
     /// Submits whole customer objects (each with its `id`) as bulk updates. A resubmitted

@@ -102,7 +102,7 @@ pub fn check_password(rules: &PasswordRules, password: &str, email: &str) -> Res
 /// Whether a failure leaves it unknown if the request took effect (so a create must look first).
 fn outcome_unknown(e: &Error) -> bool {
     match e {
-        Error::Transport { .. } => true,
+        Error::Transport { .. } | Error::Timeout { .. } => true,
         Error::Refused(r) => r.status >= 500 || r.status == 429,
         _ => false,
     }
@@ -279,7 +279,7 @@ impl MagentoClient {
                 Repeat::Safe,
             )
             .await?;
-        let merged = patch.merged(&stored, id)?;
+        let merged = patch.apply(stored, id)?;
         self.read(
             Method::PUT,
             &format!("/V1/customers/{id}"),

@@ -187,6 +187,16 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
+    /// No answer within the connection's timeout.
+    #[error("{method} {path}: no answer within {after:?}")]
+    Timeout {
+        /// HTTP method.
+        method: String,
+        /// API path.
+        path: String,
+        /// The timeout.
+        after: std::time::Duration,
+    },
     /// The answer was not the JSON expected.
     #[error("{method} {path}: unexpected answer: {detail}")]
     Decode {

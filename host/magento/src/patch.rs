@@ -92,15 +92,19 @@ impl Patch {
 
     /// The stored object with this patch applied and `id` set: what PUT-merge sends.
     pub fn merged(&self, stored: &Value, id: u64) -> Result<Value> {
+        self.apply(stored.clone(), id)
+    }
+
+    /// [`Patch::merged`], consuming the stored object instead of copying it.
+    pub fn apply(&self, stored: Value, id: u64) -> Result<Value> {
         self.check()?;
-        let Value::Object(stored) = stored else {
+        let Value::Object(mut out) = stored else {
             return Err(Error::Decode {
                 method: "GET".into(),
                 path: format!("(object {id})"),
                 detail: "the stored object is not a JSON object".into(),
             });
         };
-        let mut out = stored.clone();
         for (k, v) in &self.fields {
             out.insert(k.clone(), v.clone());
         }

@@ -179,3 +179,29 @@ async fn configuration_mistakes_are_named() {
             .contains("must start with http:// or https://")
     );
 }
+
+#[tokio::test]
+async fn a_request_without_an_answer_times_out_and_says_so() {
+    let sim = Sim::seeded(1).await;
+    let mut conn = sim.connection(admin_auth());
+    conn.timeout = Duration::from_millis(300);
+    conn.retry.max_retries = 1;
+    let client = MagentoClient::new(conn).unwrap();
+    client.customer(1).await.unwrap();
+    sim.control(
+        Method::POST,
+        "/__sim/faults",
+        Some(json!({"path": "/V1/customers/1", "latency_ms": 5000})),
+    )
+    .await;
+    let started = Instant::now();
+    let err = client.customer(1).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "GET /V1/customers/1: no answer within 300ms"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "two attempts of 300 ms, not the 5 s stall"
+    );
+}
