@@ -208,33 +208,15 @@ pub fn add_login_customers(state: &mut State, list: &[(String, String)], now: i6
     for (email, password) in list {
         let id = state.next_customer_id();
         let local = email.split('@').next().unwrap_or(email);
-        let ts = format_ts(now);
-        state.put_customer(Customer {
-            id,
-            group_id: 1,
-            default_billing: None,
-            default_shipping: None,
-            confirmation: None,
-            created_at: ts.clone(),
-            updated_at: ts,
-            created_in: "Default Store View".into(),
-            dob: None,
-            email: email.clone(),
-            firstname: capitalise(local),
-            lastname: "Customer".into(),
-            middlename: None,
-            prefix: None,
-            suffix: None,
-            gender: None,
-            store_id: 1,
-            taxvat: None,
-            website_id: 1,
-            addresses: Vec::new(),
-            disable_auto_group_change: 0,
-            extension_attributes: CustomerExtension::default(),
-            custom_attributes: Vec::new(),
-            password: Some(password.clone()),
-        });
+        let mut c = crate::customers::blank(id, now);
+        c.created_in = "Default Store View".into();
+        c.email = email.clone();
+        c.firstname = capitalise(local);
+        c.lastname = "Customer".into();
+        c.store_id = 1;
+        c.website_id = 1;
+        c.password = Some(password.clone());
+        state.put_customer(c);
     }
 }
 

@@ -179,20 +179,6 @@ impl MagentoClient {
         self.submit_customer_objects(merged, chunk).await
     }
 
-    /// Reads one customer and applies a patch to it, without sending anything.
-    async fn read_and_patch(&self, id: u64, patch: &Patch) -> Result<Value> {
-        let stored = self
-            .request(
-                Method::GET,
-                &format!("/V1/customers/{id}"),
-                "",
-                None,
-                Repeat::Safe,
-            )
-            .await?;
-        patch.apply(stored, id)
-    }
-
     /// Submits whole customer objects (each with its `id`) as bulk updates. A resubmitted
     /// whole-object save is harmless, so an unknown outcome is retried.
     pub async fn submit_customer_objects(

@@ -270,6 +270,19 @@ impl MagentoClient {
     /// go back as they were, so this is right on Magento's merge PUT (2.4.1+) and on the older
     /// full-replace PUT alike. Returns the saved customer.
     pub async fn update_customer(&self, id: u64, patch: &Patch) -> Result<Customer> {
+        let merged = self.read_and_patch(id, patch).await?;
+        self.read(
+            Method::PUT,
+            &format!("/V1/customers/{id}"),
+            "",
+            Some(&json!({ "customer": merged })),
+        )
+        .await
+    }
+
+    /// Reads one customer and applies a patch to it, without sending anything: the object a
+    /// PUT-merge or a bulk update sends.
+    pub(crate) async fn read_and_patch(&self, id: u64, patch: &Patch) -> Result<Value> {
         let stored = self
             .request(
                 Method::GET,
@@ -279,14 +292,7 @@ impl MagentoClient {
                 Repeat::Safe,
             )
             .await?;
-        let merged = patch.apply(stored, id)?;
-        self.read(
-            Method::PUT,
-            &format!("/V1/customers/{id}"),
-            "",
-            Some(&json!({ "customer": merged })),
-        )
-        .await
+        patch.apply(stored, id)
     }
 
     /// Deletes a customer (Magento answers `true`).

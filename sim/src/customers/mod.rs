@@ -240,7 +240,8 @@ fn check_defaults(c: &mut Customer) -> MResult<()> {
     Ok(())
 }
 
-fn blank(id: u64, now: i64) -> Customer {
+/// A customer with nothing set but its id and timestamps (group General).
+pub(crate) fn blank(id: u64, now: i64) -> Customer {
     let ts = format_ts(now);
     Customer {
         id,
