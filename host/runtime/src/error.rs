@@ -1,0 +1,40 @@
+//! Why a plugin could not be loaded or run.
+
+/// A result of the runtime.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything the runtime refuses or stops, each naming the cause.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The bytes are not a WebAssembly component.
+    #[error("{0} is not a WebAssembly component of the mageflow workflow world: {1}")]
+    NotAComponent(String, String),
+    /// The component imports interfaces its grants do not cover.
+    #[error(
+        "the plugin imports {interfaces}, which the workflow's grants do not cover: add {grants}"
+    )]
+    MissingGrants {
+        /// The imports refused.
+        interfaces: String,
+        /// The grants that would allow them.
+        grants: String,
+    },
+    /// The component imports something mageflow does not provide.
+    #[error("the plugin imports {0}, which mageflow does not provide")]
+    UnknownImport(String),
+    /// The component does not export the workflow world's `run`.
+    #[error("the plugin does not fit the mageflow:workflow/workflow world: {0}")]
+    WrongWorld(String),
+    /// The run went past its wall-time limit and was stopped.
+    #[error("the plugin was stopped: it ran past its wall-time limit of {0:?}")]
+    WallTime(std::time::Duration),
+    /// The run tried to grow its memory past the limit and was stopped.
+    #[error("the plugin was stopped: it tried to use more than its memory limit of {0} bytes")]
+    Memory(usize),
+    /// The plugin trapped (a panic, an unreachable, a bad access).
+    #[error("the plugin trapped: {0}")]
+    Trap(String),
+    /// The host could not set the run up.
+    #[error("host error: {0}")]
+    Host(String),
+}

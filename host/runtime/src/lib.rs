@@ -1,0 +1,38 @@
+//! The sandboxed WebAssembly runtime for mageflow workflow plugins.
+//!
+//! A plugin is a component of the `mageflow:workflow/workflow` world (see `wit/`). The runtime
+//! compiles it once, refuses it when it imports an interface its workflow's grants do not cover,
+//! pre-instantiates it, and runs it in a fresh store per run, with a wall-time limit (epoch
+//! interruption), a memory limit, and WASI without files, network or environment. Host calls go
+//! to the Magento client; grants are checked again on every call, and a plugin can act on every
+//! error a call answers. Only exceeded limits and broken invariants trap.
+//!
+//! ```no_run
+//! # async fn demo(client: std::sync::Arc<mageflow_magento::MagentoClient>, wasm: Vec<u8>) -> mageflow_runtime::Result<()> {
+//! use mageflow_runtime::{Grants, RunOptions, Runtime, Trigger};
+//! let runtime = Runtime::new()?;
+//! let grants = Grants::parse("customers:read").expect("known grants");
+//! let plugin = runtime.load("watch.wasm", &wasm, grants)?;
+//! let opts = RunOptions { client, limits: Default::default(), decision: None, config: Default::default() };
+//! let report = plugin.run(&Trigger::Manual("{}".into()), &opts).await;
+//! # Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod error;
+#[allow(missing_docs, reason = "generated bindings")]
+mod generated;
+mod grants;
+mod host;
+mod linker;
+mod plugin;
+mod state;
+
+pub use error::{Error, Result};
+pub use generated::mageflow::workflow::types::{Outcome, Trigger, WebhookEvent};
+pub use grants::{Grant, Grants, INTERFACES, ImportCheck, check_import};
+pub use host::approvals::Preset;
+pub use host::runtime::LogLine;
+pub use plugin::{Inspection, Limits, Plugin, RunOptions, RunReport, Runtime};

@@ -1,0 +1,325 @@
+//! Loading and running plugins: compile once, `InstancePre` once per plugin, a fresh `Store`
+//! per run with wall-time (epoch) and memory limits, WASI with no files, no network and no
+//! environment, and stdout/stderr captured into the run's log.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use mageflow_magento::MagentoClient;
+use wasmtime::component::{Component, ResourceTable, types::ComponentItem};
+use wasmtime::{Config, Engine, Store, StoreLimitsBuilder, Trap};
+use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+
+use crate::error::{Error, Result};
+use crate::generated::mageflow::workflow::types::{Outcome, Trigger};
+use crate::generated::{Workflow, WorkflowPre};
+use crate::grants::{Grant, Grants, ImportCheck, check_import};
+use crate::host::admin_users::AdminUsersHost;
+use crate::host::approvals::{ApprovalsHost, Preset};
+use crate::host::bulk::BulkHost;
+use crate::host::customers::CustomersHost;
+use crate::host::groups::GroupsHost;
+use crate::host::runtime::{LogLine, RuntimeHost};
+use crate::state::HostState;
+
+/// How often the epoch ticks; wall-time limits are counted in these ticks.
+const TICK: Duration = Duration::from_millis(10);
+/// Captured stdout/stderr per run.
+const OUTPUT_CAPACITY: usize = 256 * 1024;
+
+/// Per-run limits, with safe defaults (30 s, 128 MiB).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Longest a run may take.
+    pub wall_time: Duration,
+    /// Most linear memory a run may hold, in bytes.
+    pub memory_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            wall_time: Duration::from_secs(30),
+            memory_bytes: 128 << 20,
+        }
+    }
+}
+
+/// The engine plugins run on, with its epoch ticker and its linker.
+pub struct Runtime {
+    engine: Engine,
+    linker: wasmtime::component::Linker<HostState>,
+    stop: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").finish_non_exhaustive()
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// What a plugin imports and exports, for `mageflow plugin check`.
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    /// Import names with what the grants say of each.
+    pub imports: Vec<(String, ImportCheck)>,
+    /// Export names.
+    pub exports: Vec<String>,
+}
+
+impl Inspection {
+    /// The grants that would cover every refused import, deduplicated.
+    pub fn missing(&self) -> Vec<Grant> {
+        let mut out: Vec<Grant> = Vec::new();
+        for (_, c) in &self.imports {
+            if let ImportCheck::Missing(any) = c
+                && let Some(g) = any.first()
+                && !out.contains(g)
+            {
+                out.push(*g);
+            }
+        }
+        out
+    }
+}
+
+impl Runtime {
+    /// An engine with the component model and epoch interruption, and a ticker thread.
+    pub fn new() -> Result<Runtime> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config)
+            .map_err(|e| Error::Host(format!("cannot create the engine: {e}")))?;
+        let linker = crate::linker::linker(&engine)
+            .map_err(|e| Error::Host(format!("cannot build the linker: {e}")))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ticking, flag) = (engine.clone(), stop.clone());
+        std::thread::Builder::new()
+            .name("mageflow-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    ticking.increment_epoch();
+                }
+            })
+            .map_err(|e| Error::Host(format!("cannot start the epoch ticker: {e}")))?;
+        Ok(Runtime {
+            engine,
+            linker,
+            stop,
+        })
+    }
+
+    fn compile(&self, name: &str, bytes: &[u8]) -> Result<Component> {
+        Component::new(&self.engine, bytes)
+            .map_err(|e| Error::NotAComponent(name.to_owned(), format!("{e:#}")))
+    }
+
+    /// Lists a component's imports and exports and what `grants` say of each import.
+    pub fn inspect(&self, name: &str, bytes: &[u8], grants: &Grants) -> Result<Inspection> {
+        let component = self.compile(name, bytes)?;
+        let ty = component.component_type();
+        let imports = ty
+            .imports(&self.engine)
+            .map(|(n, _)| (n.to_owned(), check_import(n, grants)))
+            .collect();
+        let exports = ty
+            .exports(&self.engine)
+            .map(|(n, item)| match item.ty {
+                ComponentItem::ComponentFunc(_) => format!("{n} (func)"),
+                _ => n.to_owned(),
+            })
+            .collect();
+        Ok(Inspection { imports, exports })
+    }
+
+    /// Compiles a plugin, refuses it when it imports what its grants do not cover, and
+    /// pre-instantiates it.
+    pub fn load(&self, name: &str, bytes: &[u8], grants: Grants) -> Result<Plugin> {
+        let inspection = self.inspect(name, bytes, &grants)?;
+        let unknown: Vec<&str> = inspection
+            .imports
+            .iter()
+            .filter(|(_, c)| *c == ImportCheck::Unknown)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        if !unknown.is_empty() {
+            return Err(Error::UnknownImport(unknown.join(", ")));
+        }
+        let missing = inspection.missing();
+        if !missing.is_empty() {
+            let interfaces: Vec<&str> = inspection
+                .imports
+                .iter()
+                .filter(|(_, c)| matches!(c, ImportCheck::Missing(_)))
+                .map(|(n, _)| n.as_str())
+                .collect();
+            return Err(Error::MissingGrants {
+                interfaces: interfaces.join(", "),
+                grants: missing
+                    .iter()
+                    .map(|g| g.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        let component = self.compile(name, bytes)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| Error::WrongWorld(format!("{e:#}")))?;
+        let pre = WorkflowPre::new(pre).map_err(|e| Error::WrongWorld(format!("{e:#}")))?;
+        Ok(Plugin {
+            engine: self.engine.clone(),
+            pre,
+            grants,
+        })
+    }
+}
+
+/// What a run needs besides its trigger.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The Magento client the host calls go through.
+    pub client: Arc<MagentoClient>,
+    /// Limits for this run.
+    pub limits: Limits,
+    /// The decision `approvals.request` answers with (until durable approvals land).
+    pub decision: Option<Preset>,
+    /// The workflow's `[config]` values.
+    pub config: BTreeMap<String, String>,
+}
+
+/// How a run ended, with its log.
+#[derive(Debug)]
+pub struct RunReport {
+    /// The plugin's answer, or why the run was stopped.
+    pub outcome: Result<Result<Outcome, String>>,
+    /// Log lines from `runtime.log`, then captured stdout and stderr.
+    pub log: Vec<LogLine>,
+    /// Titles of the approvals the plugin asked for.
+    pub approvals: Vec<String>,
+}
+
+/// A loaded, pre-instantiated plugin. Each run gets a fresh store.
+pub struct Plugin {
+    engine: Engine,
+    pre: WorkflowPre<HostState>,
+    grants: Grants,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("grants", &self.grants)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Plugin {
+    /// Runs the plugin once for `trigger`.
+    pub async fn run(&self, trigger: &Trigger, opts: &RunOptions) -> RunReport {
+        let stdout = MemoryOutputPipe::new(OUTPUT_CAPACITY);
+        let stderr = MemoryOutputPipe::new(OUTPUT_CAPACITY);
+        // No preopened directories, no environment, no sockets.
+        let wasi = WasiCtxBuilder::new()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        let client = opts.client.clone();
+        let state = HostState {
+            wasi,
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(opts.limits.memory_bytes)
+                .trap_on_grow_failure(true)
+                .build(),
+            customers: CustomersHost {
+                client: client.clone(),
+                grants: self.grants.clone(),
+            },
+            groups: GroupsHost {
+                client: client.clone(),
+                grants: self.grants.clone(),
+            },
+            admin_users: AdminUsersHost {
+                client: client.clone(),
+                grants: self.grants.clone(),
+            },
+            bulk: BulkHost {
+                client,
+                grants: self.grants.clone(),
+            },
+            approvals: ApprovalsHost {
+                grants: self.grants.clone(),
+                preset: opts.decision.clone(),
+                requested: Vec::new(),
+            },
+            runtime: RuntimeHost {
+                config: opts.config.clone(),
+                ..RuntimeHost::default()
+            },
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        let ticks = (opts.limits.wall_time.as_millis() / TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        let outcome = match self.pre.instantiate_async(&mut store).await {
+            Ok(bindings) => self.call(&bindings, &mut store, trigger).await,
+            Err(e) => Err(Error::WrongWorld(format!("{e:#}"))),
+        };
+        let outcome = outcome.map_err(|e| classify(e, &opts.limits));
+        let state = store.into_data();
+        let mut log = state.runtime.log;
+        for (level, pipe) in [("stdout", &stdout), ("stderr", &stderr)] {
+            let text = String::from_utf8_lossy(&pipe.contents()).into_owned();
+            log.extend(text.lines().map(|l| LogLine {
+                level,
+                message: l.to_owned(),
+            }));
+        }
+        RunReport {
+            outcome,
+            log,
+            approvals: state.approvals.requested,
+        }
+    }
+
+    async fn call(
+        &self,
+        bindings: &Workflow,
+        store: &mut Store<HostState>,
+        trigger: &Trigger,
+    ) -> Result<Result<Outcome, String>> {
+        bindings
+            .call_run(store, trigger)
+            .await
+            .map_err(|e| Error::Trap(format!("{e:#}")))
+    }
+}
+
+/// Names why a run stopped: wall time, memory, or a trap.
+fn classify(e: Error, limits: &Limits) -> Error {
+    let Error::Trap(text) = &e else { return e };
+    if text.contains(&Trap::Interrupt.to_string()) {
+        Error::WallTime(limits.wall_time)
+    } else if text.contains("forcing a memory growth failure to be a trap") {
+        Error::Memory(limits.memory_bytes)
+    } else {
+        e
+    }
+}
