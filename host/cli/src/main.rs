@@ -7,6 +7,7 @@
 mod connect;
 mod magento;
 mod output;
+mod plugin;
 
 use std::process::ExitCode;
 
@@ -24,6 +25,8 @@ struct Cli {
 enum Command {
     /// Work with a Magento directly: customers, bulk, admin users, roles.
     Magento(magento::MagentoArgs),
+    /// Check a workflow plugin against grants, or run it once.
+    Plugin(plugin::PluginArgs),
 }
 
 /// A usage problem found after parsing (exit code 2).
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Magento(args) => magento::run(args).await,
+            Command::Plugin(args) => plugin::run(args).await,
         }
     });
     match result {

@@ -434,3 +434,92 @@ async fn admin_users_and_roles() {
         "error: the admin-user REST endpoints are not installed on this Magento (they come from an extension)\n"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_check_names_missing_grants_and_plugin_run_runs_against_magento() {
+    let o = mageflow(
+        &[],
+        &[
+            "plugin",
+            "check",
+            mageflow_test_artifacts::UNGRANTED,
+            "--grants",
+            "customers:read",
+        ],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("mageflow:workflow/bulk@0.1.0")
+            && stdout(&o).contains("NOT GRANTED: needs bulk"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        stderr(&o),
+        "error: the grants do not cover every import: add bulk\n"
+    );
+    let o = mageflow(
+        &[],
+        &[
+            "plugin",
+            "check",
+            mageflow_test_artifacts::UNGRANTED,
+            "--grants",
+            "bulk",
+        ],
+    )
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).ends_with("ok: the grants cover every import\n"));
+    let o = mageflow(&[], &["plugin", "check", "Cargo.toml"]).await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("is not a WebAssembly component of the mageflow workflow world"),
+        "{}",
+        stderr(&o)
+    );
+
+    let server = sim(SimConfig {
+        seed_customers: 4,
+        ..Default::default()
+    })
+    .await;
+    let email = server.sim.read().customer(2).unwrap().email.clone();
+    let o = mageflow(
+        &admin_env(&server),
+        &[
+            "plugin",
+            "run",
+            mageflow_test_artifacts::ECHO,
+            "--grants",
+            "customers:read",
+            "--input",
+            "2",
+        ],
+    )
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        format!("[info] customer 2 is {email}\nok: {email}\n")
+    );
+    let o = mageflow(
+        &admin_env(&server),
+        &[
+            "plugin",
+            "run",
+            mageflow_test_artifacts::LOOP_FOREVER,
+            "--grants",
+            "",
+            "--wall-time",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "error: the plugin was stopped: it ran past its wall-time limit of 1s\n"
+    );
+}

@@ -35,4 +35,4 @@ pub use generated::mageflow::workflow::types::{Outcome, Trigger, WebhookEvent};
 pub use grants::{Grant, Grants, INTERFACES, ImportCheck, check_import};
 pub use host::approvals::Preset;
 pub use host::runtime::LogLine;
-pub use plugin::{Inspection, Limits, Plugin, RunOptions, RunReport, Runtime};
+pub use plugin::{Inspection, Limits, MAX_MEMORY, Plugin, RunOptions, RunReport, Runtime};

@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use mageflow_magento::MagentoClient;
 use wasmtime::component::{Component, ResourceTable, types::ComponentItem};
-use wasmtime::{Config, Engine, Store, StoreLimitsBuilder, Trap};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder,
+    Trap,
+};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
@@ -27,6 +30,10 @@ use crate::state::HostState;
 
 /// How often the epoch ticks; wall-time limits are counted in these ticks.
 const TICK: Duration = Duration::from_millis(10);
+/// Runs the pooling allocator keeps room for at once.
+const RUNS_IN_FLIGHT: u32 = 64;
+/// The largest memory limit a workflow may set.
+pub const MAX_MEMORY: usize = 1 << 30;
 /// Captured stdout/stderr per run.
 const OUTPUT_CAPACITY: usize = 256 * 1024;
 
@@ -98,6 +105,15 @@ impl Runtime {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
+        // The pooling allocator keeps instance slots ready, so a run instantiates in
+        // microseconds. Sized for RUNS_IN_FLIGHT concurrent runs of a wasip2 component.
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(RUNS_IN_FLIGHT)
+            .total_core_instances(RUNS_IN_FLIGHT * 16)
+            .total_memories(RUNS_IN_FLIGHT * 4)
+            .total_tables(RUNS_IN_FLIGHT * 8)
+            .max_memory_size(MAX_MEMORY);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config)
             .map_err(|e| Error::Host(format!("cannot create the engine: {e}")))?;
         let linker = crate::linker::linker(&engine)
@@ -244,7 +260,7 @@ impl Plugin {
             wasi,
             table: ResourceTable::new(),
             limits: StoreLimitsBuilder::new()
-                .memory_size(opts.limits.memory_bytes)
+                .memory_size(opts.limits.memory_bytes.min(MAX_MEMORY))
                 .trap_on_grow_failure(true)
                 .build(),
             customers: CustomersHost {

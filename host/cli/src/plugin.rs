@@ -1,0 +1,183 @@
+//! `mageflow plugin ...`: check a plugin against grants, and run it once against Magento.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use mageflow_magento::MagentoClient;
+use mageflow_runtime::{Grants, ImportCheck, Limits, Preset, RunOptions, Runtime, Trigger};
+
+use crate::Usage;
+use crate::connect::ConnArgs;
+
+#[derive(Debug, Args)]
+pub(crate) struct PluginArgs {
+    #[command(subcommand)]
+    command: PluginCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCommand {
+    /// List a plugin's imports and exports and whether the grants cover them.
+    Check {
+        /// The plugin component (`.wasm`).
+        plugin: PathBuf,
+        /// Grants, comma-separated: customers:read, customers:write, customers:delete,
+        /// admin-users:read, admin-users:write, bulk, approvals.
+        #[arg(long, default_value = "", value_name = "LIST")]
+        grants: String,
+    },
+    /// Run a plugin once against the configured Magento, printing its log and outcome.
+    Run {
+        /// The plugin component (`.wasm`).
+        plugin: PathBuf,
+        /// Grants, comma-separated (see `plugin check --help`).
+        #[arg(long, value_name = "LIST")]
+        grants: String,
+        /// The manual trigger's input (JSON).
+        #[arg(long, default_value = "{}", value_name = "JSON")]
+        input: String,
+        /// Answer every approval request with "approved" (by NAME, default: you).
+        #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "cli", conflicts_with = "reject")]
+        approve: Option<String>,
+        /// Answer every approval request with "rejected", for this reason.
+        #[arg(long, value_name = "REASON")]
+        reject: Option<String>,
+        /// Wall-time limit in seconds.
+        #[arg(long, default_value_t = 30, value_name = "SECS")]
+        wall_time: u64,
+        /// Memory limit in MiB.
+        #[arg(long, default_value_t = 128, value_name = "MIB")]
+        memory: usize,
+        /// A configuration value for the plugin, KEY=VALUE (repeatable).
+        #[arg(long = "config", value_name = "KEY=VALUE")]
+        config: Vec<String>,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+}
+
+fn read(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+pub(crate) async fn run(args: PluginArgs) -> anyhow::Result<()> {
+    match args.command {
+        PluginCommand::Check { plugin, grants } => {
+            let grants = Grants::parse(&grants).map_err(Usage)?;
+            let bytes = read(&plugin)?;
+            let runtime = Runtime::new()?;
+            let inspection = runtime.inspect(&plugin.display().to_string(), &bytes, &grants)?;
+            println!("imports:");
+            for (name, check) in &inspection.imports {
+                let verdict = match check {
+                    ImportCheck::Wasi => {
+                        "wasi (sandboxed: no files, no network, no environment)".to_owned()
+                    }
+                    ImportCheck::Granted => "granted".to_owned(),
+                    ImportCheck::Missing(any) => format!(
+                        "NOT GRANTED: needs {}",
+                        any.iter()
+                            .map(|g| g.name())
+                            .collect::<Vec<_>>()
+                            .join(" or ")
+                    ),
+                    ImportCheck::Unknown => "UNKNOWN: mageflow does not provide it".to_owned(),
+                };
+                println!("  {name:<44} {verdict}");
+            }
+            println!("exports:");
+            for e in &inspection.exports {
+                println!("  {e}");
+            }
+            let unknown: Vec<&str> = inspection
+                .imports
+                .iter()
+                .filter(|(_, c)| *c == ImportCheck::Unknown)
+                .map(|(n, _)| n.as_str())
+                .collect();
+            if !unknown.is_empty() {
+                anyhow::bail!(
+                    "the plugin imports {}, which mageflow does not provide",
+                    unknown.join(", ")
+                );
+            }
+            let missing = inspection.missing();
+            if !missing.is_empty() {
+                anyhow::bail!(
+                    "the grants do not cover every import: add {}",
+                    missing
+                        .iter()
+                        .map(|g| g.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            if !inspection.exports.iter().any(|e| e.starts_with("run")) {
+                anyhow::bail!(
+                    "the plugin exports no `run`: it is not a component of the mageflow:workflow/workflow world"
+                );
+            }
+            println!("ok: the grants cover every import");
+        }
+        PluginCommand::Run {
+            plugin,
+            grants,
+            input,
+            approve,
+            reject,
+            wall_time,
+            memory,
+            config,
+            conn,
+        } => {
+            let grants = Grants::parse(&grants).map_err(Usage)?;
+            let mut values = BTreeMap::new();
+            for kv in &config {
+                let (k, v) = kv
+                    .split_once('=')
+                    .ok_or_else(|| Usage(format!("--config {kv:?} must be KEY=VALUE")))?;
+                values.insert(k.to_owned(), v.to_owned());
+            }
+            let client = Arc::new(MagentoClient::new(conn.connection()?)?);
+            let decision = match (approve, reject) {
+                (Some(by), _) => Some(Preset::Approve(by)),
+                (None, Some(why)) => Some(Preset::Reject("cli".into(), why)),
+                (None, None) => None,
+            };
+            let runtime = Runtime::new()?;
+            let loaded = runtime.load(&plugin.display().to_string(), &read(&plugin)?, grants)?;
+            let limits = Limits {
+                wall_time: Duration::from_secs(wall_time),
+                memory_bytes: memory << 20,
+            };
+            let report = loaded
+                .run(
+                    &Trigger::Manual(input),
+                    &RunOptions {
+                        client,
+                        limits,
+                        decision,
+                        config: values,
+                    },
+                )
+                .await;
+            for line in &report.log {
+                println!("[{}] {}", line.level, line.message);
+            }
+            match report.outcome? {
+                Ok(outcome) => {
+                    println!("ok: {}", outcome.summary);
+                    if let Some(json) = outcome.output_json {
+                        println!("{json}");
+                    }
+                }
+                Err(message) => anyhow::bail!("the plugin failed: {message}"),
+            }
+        }
+    }
+    Ok(())
+}
