@@ -20,6 +20,7 @@ pub(crate) struct PluginArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[expect(clippy::large_enum_variant, reason = "parsed once per process")]
 enum PluginCommand {
     /// List a plugin's imports and exports and whether the grants cover them.
     Check {
