@@ -222,10 +222,15 @@ fn every_guest_has_a_test() {
         };
     }
     mageflow_test_artifacts::foreach_guest!(collect);
+    // The example plugins are tested in tests/plugins.rs.
     let tested = [
         "ALLOC_UNBOUNDED",
+        "CUSTOMER_WATCH",
         "ECHO",
+        "GROUP_REASSIGN",
         "LOOP_FOREVER",
+        "OFFBOARD_ADMIN",
+        "ONBOARD_CUSTOMER",
         "TRAP",
         "UNGRANTED",
         "WASI_FILE",

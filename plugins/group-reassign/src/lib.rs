@@ -1,0 +1,167 @@
+//! group-reassign: finds every customer in one group (optionally on one website), asks for
+//! approval with the count and a sample, and moves them to another group through the bulk API.
+//!
+//! Input (manual JSON): `{"from_group": 1, "to_group": 2, "website_id": 1}`
+
+use mageflow_sdk::approvals::{self, ApprovalRequest, Decision};
+use mageflow_sdk::bindings::mageflow::workflow::types::OperationStatus;
+use mageflow_sdk::{
+    Condition, Customer, Guest, Outcome, Trigger, bulk, export_workflow, for_each_customer_page,
+    info, patch, search,
+};
+use serde_json::Value;
+
+/// What to move.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Move {
+    /// Source group.
+    pub from: u32,
+    /// Target group.
+    pub to: u32,
+    /// Only this website, when given.
+    pub website: Option<u32>,
+}
+
+/// Reads the move from the input.
+pub fn parse_move(json: &str) -> Result<Move, String> {
+    let v: Value = serde_json::from_str(json).map_err(|e| format!("input is not JSON: {e}"))?;
+    let num = |k: &str| v.get(k).and_then(Value::as_u64).map(|n| n as u32);
+    let m = Move {
+        from: num("from_group").ok_or("input has no from_group")?,
+        to: num("to_group").ok_or("input has no to_group")?,
+        website: num("website_id"),
+    };
+    if m.from == m.to {
+        return Err(format!("from_group and to_group are both {}", m.from));
+    }
+    Ok(m)
+}
+
+/// The first few emails, for the approver.
+pub fn sample(emails: &[String], n: usize) -> String {
+    let shown: Vec<&str> = emails.iter().take(n).map(String::as_str).collect();
+    let more = emails.len().saturating_sub(n);
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+struct Reassign;
+
+fn err(e: impl std::fmt::Debug) -> String {
+    format!("{e:?}")
+}
+
+impl Guest for Reassign {
+    fn run(trigger: Trigger) -> Result<Outcome, String> {
+        let Trigger::Manual(input) = trigger else {
+            return Err("group-reassign runs on a manual input".into());
+        };
+        let m = parse_move(&input)?;
+        let mut criteria = search().filter("group_id", Condition::Eq, &m.from.to_string());
+        if let Some(w) = m.website {
+            criteria = criteria.filter("website_id", Condition::Eq, &w.to_string());
+        }
+        let mut found: Vec<(u64, String)> = Vec::new();
+        for_each_customer_page(&criteria, |page: Vec<Customer>| {
+            found.extend(page.into_iter().map(|c| (c.id, c.email)))
+        })
+        .map_err(err)?;
+        if found.is_empty() {
+            return Ok(Outcome {
+                summary: format!("no customer is in group {}", m.from),
+                output_json: None,
+            });
+        }
+        let emails: Vec<String> = found.iter().map(|(_, e)| e.clone()).collect();
+        let decision = approvals::request(&ApprovalRequest {
+            title: format!(
+                "Move {} customers from group {} to group {}",
+                found.len(),
+                m.from,
+                m.to
+            ),
+            summary: sample(&emails, 5),
+            details_json: Some(format!(
+                "{{\"count\":{},\"from\":{},\"to\":{}}}",
+                found.len(),
+                m.from,
+                m.to
+            )),
+            approvers: Vec::new(),
+            required: 1,
+            expires_in_secs: None,
+        })
+        .map_err(err)?;
+        if let Decision::Rejected((by, why)) = decision {
+            return Ok(Outcome {
+                summary: format!("not moved: rejected by {by} ({why})"),
+                output_json: None,
+            });
+        }
+        if matches!(decision, Decision::Expired) {
+            return Err("the approval expired".into());
+        }
+        let updates: Vec<(u64, mageflow_sdk::Patch)> = found
+            .iter()
+            .map(|(id, _)| (*id, patch().set("group_id", &m.to.to_string())))
+            .collect();
+        let receipts = bulk::submit_updates(&updates).map_err(err)?;
+        let uuids: Vec<String> = receipts.into_iter().map(|r| r.bulk_uuid).collect();
+        let statuses = bulk::wait(&uuids, 120).map_err(err)?;
+        let failed = statuses
+            .iter()
+            .flat_map(|s| &s.operations)
+            .filter(|o| !matches!(o.status, OperationStatus::Complete))
+            .count();
+        info(&format!("{} bulk operations, {failed} failed", found.len()));
+        if failed > 0 {
+            return Err(format!(
+                "{failed} of {} customers were not moved",
+                found.len()
+            ));
+        }
+        Ok(Outcome {
+            summary: format!(
+                "moved {} customers from group {} to group {}",
+                found.len(),
+                m.from,
+                m.to
+            ),
+            output_json: None,
+        })
+    }
+}
+
+export_workflow!(Reassign);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_move() {
+        assert_eq!(
+            parse_move(r#"{"from_group":1,"to_group":2}"#).unwrap(),
+            Move {
+                from: 1,
+                to: 2,
+                website: None
+            }
+        );
+        assert!(
+            parse_move(r#"{"from_group":1,"to_group":1}"#)
+                .unwrap_err()
+                .contains("both 1")
+        );
+    }
+
+    #[test]
+    fn samples_name_the_rest() {
+        let e: Vec<String> = (0..7).map(|i| format!("c{i}@x.co")).collect();
+        assert_eq!(sample(&e, 2), "c0@x.co, c1@x.co and 5 more");
+        assert_eq!(sample(&e[..1], 2), "c0@x.co");
+    }
+}

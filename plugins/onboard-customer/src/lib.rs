@@ -1,0 +1,180 @@
+//! onboard-customer: creates a storefront customer from a manual input or a webhook event and
+//! puts them in the right group. A privileged group (config `privileged_groups`, default
+//! `Wholesale`) needs an approval first. An email already registered in the website is left as
+//! it is.
+//!
+//! Input (manual JSON, or a webhook body with a `customer` object):
+//! `{"email": "...", "firstname": "...", "lastname": "...", "website_id": 1, "group": "Wholesale"}`
+
+use mageflow_sdk::approvals::{self, ApprovalRequest, Decision};
+use mageflow_sdk::{
+    Guest, NewCustomer, Outcome, Trigger, customers, export_workflow, groups, info, runtime,
+};
+use serde_json::Value;
+
+/// The person to onboard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// Email.
+    pub email: String,
+    /// First name.
+    pub firstname: String,
+    /// Last name.
+    pub lastname: String,
+    /// Website, if given.
+    pub website_id: Option<u32>,
+    /// Group name or id, if given.
+    pub group: Option<String>,
+}
+
+/// Reads the request from a manual input or a webhook body.
+pub fn parse_request(json: &str) -> Result<Request, String> {
+    let v: Value = serde_json::from_str(json).map_err(|e| format!("input is not JSON: {e}"))?;
+    let c = v
+        .get("customer")
+        .or_else(|| v.get("data").and_then(|d| d.get("customer")))
+        .unwrap_or(&v);
+    let field = |k: &str| c.get(k).and_then(Value::as_str).map(str::to_owned);
+    let need = |k: &str| {
+        field(k)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| format!("input has no {k}"))
+    };
+    Ok(Request {
+        email: need("email")?,
+        firstname: need("firstname")?,
+        lastname: need("lastname")?,
+        website_id: c
+            .get("website_id")
+            .and_then(Value::as_u64)
+            .map(|w| w as u32),
+        group: c.get("group").map(|g| match g {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }),
+    })
+}
+
+/// Whether a group name is in the comma-separated privileged list (case-insensitive).
+pub fn is_privileged(group: &str, privileged: &str) -> bool {
+    privileged
+        .split(',')
+        .any(|p| p.trim().eq_ignore_ascii_case(group.trim()))
+}
+
+struct Onboard;
+
+fn err(e: impl std::fmt::Debug) -> String {
+    format!("{e:?}")
+}
+
+impl Guest for Onboard {
+    fn run(trigger: Trigger) -> Result<Outcome, String> {
+        let input = match trigger {
+            Trigger::Manual(json) => json,
+            Trigger::Webhook(event) => event.body_json,
+            _ => return Err("onboard-customer runs on a manual input or a webhook".into()),
+        };
+        let req = parse_request(&input)?;
+        if let Some(existing) = customers::find_by_email(&req.email, req.website_id).map_err(err)? {
+            return Ok(Outcome {
+                summary: format!("{} already exists as customer {}", req.email, existing.id),
+                output_json: None,
+            });
+        }
+        let all = groups::list().map_err(err)?;
+        let group = match &req.group {
+            None => None,
+            Some(g) => Some(
+                all.iter()
+                    .find(|x| x.code.eq_ignore_ascii_case(g) || x.id.to_string() == *g)
+                    .ok_or_else(|| {
+                        format!(
+                            "no customer group {g:?}; the groups are {}",
+                            all.iter()
+                                .map(|x| x.code.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    })?,
+            ),
+        };
+        let privileged = runtime::config("privileged_groups").unwrap_or_else(|| "Wholesale".into());
+        if let Some(g) = group.filter(|g| is_privileged(&g.code, &privileged)) {
+            let decision = approvals::request(&ApprovalRequest {
+                title: format!("Onboard {} into {}", req.email, g.code),
+                summary: format!(
+                    "{} {} <{}> asks for the privileged group {}",
+                    req.firstname, req.lastname, req.email, g.code
+                ),
+                details_json: None,
+                approvers: Vec::new(),
+                required: 1,
+                expires_in_secs: None,
+            })
+            .map_err(err)?;
+            match decision {
+                Decision::Approved(by) => info(&format!("approved by {by}")),
+                Decision::Rejected((by, why)) => {
+                    return Err(format!(
+                        "onboarding {} was rejected by {by}: {why}",
+                        req.email
+                    ));
+                }
+                Decision::Expired => {
+                    return Err(format!("the approval to onboard {} expired", req.email));
+                }
+            }
+        }
+        let created = customers::create(
+            &NewCustomer {
+                email: req.email.clone(),
+                firstname: req.firstname,
+                lastname: req.lastname,
+                website_id: req.website_id,
+                group_id: group.map(|g| g.id),
+                extra_json: None,
+            },
+            None,
+        )
+        .map_err(err)?;
+        Ok(Outcome {
+            summary: format!(
+                "created customer {} <{}> in group {}",
+                created.id, created.email, created.group_id
+            ),
+            output_json: Some(format!("{{\"id\":{}}}", created.id)),
+        })
+    }
+}
+
+export_workflow!(Onboard);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_manual_and_webhook_inputs() {
+        let r = parse_request(
+            r#"{"email":"a@b.co","firstname":"A","lastname":"B","group":"Wholesale"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (r.email.as_str(), r.group.as_deref()),
+            ("a@b.co", Some("Wholesale"))
+        );
+        let w = parse_request(r#"{"eventName":"customer_register_success","data":{"customer":{"email":"w@b.co","firstname":"W","lastname":"B","website_id":2}}}"#).unwrap();
+        assert_eq!((w.email.as_str(), w.website_id), ("w@b.co", Some(2)));
+        assert_eq!(
+            parse_request(r#"{"email":"a@b.co"}"#).unwrap_err(),
+            "input has no firstname"
+        );
+    }
+
+    #[test]
+    fn privileged_groups_match_by_name() {
+        assert!(is_privileged("wholesale", "Wholesale, VIP"));
+        assert!(!is_privileged("General", "Wholesale, VIP"));
+    }
+}
