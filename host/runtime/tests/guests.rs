@@ -213,6 +213,38 @@ async fn wasi_gives_no_files_and_no_sockets() {
     assert!(err.starts_with("cannot connect"), "{err}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_calls_counts_what_it_makes() {
+    let server = sim().await;
+    let runtime = Runtime::new().unwrap();
+    let opts = options(&server, Limits::default());
+    let gets = run(
+        &runtime,
+        guests::HOST_CALLS,
+        "customers:read",
+        "get 2 5",
+        &opts,
+    )
+    .await;
+    assert_eq!(gets.outcome.expect("ran").expect("ok").summary, "5 calls");
+    let now = run(
+        &runtime,
+        guests::HOST_CALLS,
+        "customers:read",
+        "now 100",
+        &opts,
+    )
+    .await;
+    assert_eq!(now.outcome.expect("ran").expect("ok").summary, "100 calls");
+    let bad = run(&runtime, guests::HOST_CALLS, "customers:read", "fly", &opts).await;
+    assert!(
+        bad.outcome
+            .expect("ran")
+            .unwrap_err()
+            .starts_with("input must be")
+    );
+}
+
 #[test]
 fn every_guest_has_a_test() {
     let mut built = Vec::new();
@@ -228,6 +260,7 @@ fn every_guest_has_a_test() {
         "CUSTOMER_WATCH",
         "ECHO",
         "GROUP_REASSIGN",
+        "HOST_CALLS",
         "LOOP_FOREVER",
         "OFFBOARD_ADMIN",
         "ONBOARD_CUSTOMER",
