@@ -94,12 +94,7 @@ pub(crate) async fn run(args: PluginArgs) -> anyhow::Result<()> {
             for e in &inspection.exports {
                 println!("  {e}");
             }
-            let unknown: Vec<&str> = inspection
-                .imports
-                .iter()
-                .filter(|(_, c)| *c == ImportCheck::Unknown)
-                .map(|(n, _)| n.as_str())
-                .collect();
+            let unknown = inspection.unknown();
             if !unknown.is_empty() {
                 anyhow::bail!(
                     "the plugin imports {}, which mageflow does not provide",

@@ -84,6 +84,15 @@ pub struct Inspection {
 }
 
 impl Inspection {
+    /// Imports mageflow does not provide.
+    pub fn unknown(&self) -> Vec<&str> {
+        self.imports
+            .iter()
+            .filter(|(_, c)| *c == ImportCheck::Unknown)
+            .map(|(n, _)| n.as_str())
+            .collect()
+    }
+
     /// The grants that would cover every refused import, deduplicated.
     pub fn missing(&self) -> Vec<Grant> {
         let mut out: Vec<Grant> = Vec::new();
@@ -163,12 +172,7 @@ impl Runtime {
     /// pre-instantiates it.
     pub fn load(&self, name: &str, bytes: &[u8], grants: Grants) -> Result<Plugin> {
         let inspection = self.inspect(name, bytes, &grants)?;
-        let unknown: Vec<&str> = inspection
-            .imports
-            .iter()
-            .filter(|(_, c)| *c == ImportCheck::Unknown)
-            .map(|(n, _)| n.as_str())
-            .collect();
+        let unknown = inspection.unknown();
         if !unknown.is_empty() {
             return Err(Error::UnknownImport(unknown.join(", ")));
         }

@@ -3,11 +3,11 @@
 //!
 //! Input (manual JSON): `{"from_group": 1, "to_group": 2, "website_id": 1}`
 
-use mageflow_sdk::approvals::{self, ApprovalRequest, Decision};
+use mageflow_sdk::approvals::Decision;
 use mageflow_sdk::bindings::mageflow::workflow::types::OperationStatus;
 use mageflow_sdk::{
     Condition, Customer, Guest, Outcome, Trigger, bulk, export_workflow, for_each_customer_page,
-    info, patch, search,
+    info, patch, request_approval, search,
 };
 use serde_json::Value;
 
@@ -76,24 +76,21 @@ impl Guest for Reassign {
             });
         }
         let emails: Vec<String> = found.iter().map(|(_, e)| e.clone()).collect();
-        let decision = approvals::request(&ApprovalRequest {
-            title: format!(
+        let decision = request_approval(
+            &format!(
                 "Move {} customers from group {} to group {}",
                 found.len(),
                 m.from,
                 m.to
             ),
-            summary: sample(&emails, 5),
-            details_json: Some(format!(
+            &sample(&emails, 5),
+            Some(format!(
                 "{{\"count\":{},\"from\":{},\"to\":{}}}",
                 found.len(),
                 m.from,
                 m.to
             )),
-            approvers: Vec::new(),
-            required: 1,
-            expires_in_secs: None,
-        })
+        )
         .map_err(err)?;
         if let Decision::Rejected((by, why)) = decision {
             return Ok(Outcome {

@@ -3,8 +3,8 @@
 //!
 //! Input (manual JSON): `{"email": "ops@example.com", "reason": "left the company"}`
 
-use mageflow_sdk::approvals::{self, ApprovalRequest, Decision};
-use mageflow_sdk::{Guest, Outcome, Trigger, admin_users, export_workflow, info};
+use mageflow_sdk::approvals::Decision;
+use mageflow_sdk::{Guest, Outcome, Trigger, admin_users, export_workflow, info, request_approval};
 use serde_json::Value;
 
 /// Reads `(email, reason)` from the input.
@@ -46,17 +46,14 @@ impl Guest for Offboard {
                 output_json: None,
             });
         }
-        let decision = approvals::request(&ApprovalRequest {
-            title: format!("Deactivate admin user {}", user.username),
-            summary: format!(
+        let decision = request_approval(
+            &format!("Deactivate admin user {}", user.username),
+            &format!(
                 "{} {} <{}>, role {}: {reason}",
                 user.firstname, user.lastname, user.email, user.role_id
             ),
-            details_json: None,
-            approvers: Vec::new(),
-            required: 1,
-            expires_in_secs: None,
-        })
+            None,
+        )
         .map_err(err)?;
         match decision {
             Decision::Approved(by) => {

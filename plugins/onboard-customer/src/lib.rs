@@ -6,9 +6,10 @@
 //! Input (manual JSON, or a webhook body with a `customer` object):
 //! `{"email": "...", "firstname": "...", "lastname": "...", "website_id": 1, "group": "Wholesale"}`
 
-use mageflow_sdk::approvals::{self, ApprovalRequest, Decision};
+use mageflow_sdk::approvals::Decision;
 use mageflow_sdk::{
-    Guest, NewCustomer, Outcome, Trigger, customers, export_workflow, groups, info, runtime,
+    Guest, NewCustomer, Outcome, Trigger, customers, export_workflow, groups, info,
+    request_approval, runtime,
 };
 use serde_json::Value;
 
@@ -101,17 +102,14 @@ impl Guest for Onboard {
         };
         let privileged = runtime::config("privileged_groups").unwrap_or_else(|| "Wholesale".into());
         if let Some(g) = group.filter(|g| is_privileged(&g.code, &privileged)) {
-            let decision = approvals::request(&ApprovalRequest {
-                title: format!("Onboard {} into {}", req.email, g.code),
-                summary: format!(
+            let decision = request_approval(
+                &format!("Onboard {} into {}", req.email, g.code),
+                &format!(
                     "{} {} <{}> asks for the privileged group {}",
                     req.firstname, req.lastname, req.email, g.code
                 ),
-                details_json: None,
-                approvers: Vec::new(),
-                required: 1,
-                expires_in_secs: None,
-            })
+                None,
+            )
             .map_err(err)?;
             match decision {
                 Decision::Approved(by) => info(&format!("approved by {by}")),

@@ -123,6 +123,22 @@ pub fn for_each_customer_page(
     }
 }
 
+/// Asks people to approve a step (one approval, the workflow's approvers and expiry).
+pub fn request_approval(
+    title: &str,
+    summary: &str,
+    details_json: Option<String>,
+) -> Result<approvals::Decision, MagentoError> {
+    approvals::request(&approvals::ApprovalRequest {
+        title: title.into(),
+        summary: summary.into(),
+        details_json,
+        approvers: Vec::new(),
+        required: 1,
+        expires_in_secs: None,
+    })
+}
+
 /// Logs a line at info level.
 pub fn info(message: &str) {
     runtime::log(runtime::Level::Info, message);
