@@ -2,12 +2,13 @@
 //! per run with wall-time (epoch) and memory limits, WASI with no files, no network and no
 //! environment, and stdout/stderr captured into the run's log.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mageflow_magento::MagentoClient;
+use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, ResourceTable, types::ComponentItem};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder,
@@ -58,6 +59,8 @@ impl Default for Limits {
 /// The engine plugins run on, with its epoch ticker and its linker.
 pub struct Runtime {
     engine: Engine,
+    /// Compiled components by the SHA-256 of their bytes: loading the same plugin again is free.
+    compiled: Mutex<HashMap<[u8; 32], Component>>,
     linker: wasmtime::component::Linker<HostState>,
     stop: Arc<AtomicBool>,
 }
@@ -140,19 +143,37 @@ impl Runtime {
             .map_err(|e| Error::Host(format!("cannot start the epoch ticker: {e}")))?;
         Ok(Runtime {
             engine,
+            compiled: Mutex::default(),
             linker,
             stop,
         })
     }
 
     fn compile(&self, name: &str, bytes: &[u8]) -> Result<Component> {
-        Component::new(&self.engine, bytes)
-            .map_err(|e| Error::NotAComponent(name.to_owned(), format!("{e:#}")))
+        let key: [u8; 32] = Sha256::digest(bytes).into();
+        if let Some(c) = self
+            .compiled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return Ok(c.clone());
+        }
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|e| Error::NotAComponent(name.to_owned(), format!("{e:#}")))?;
+        self.compiled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, component.clone());
+        Ok(component)
     }
 
     /// Lists a component's imports and exports and what `grants` say of each import.
     pub fn inspect(&self, name: &str, bytes: &[u8], grants: &Grants) -> Result<Inspection> {
-        let component = self.compile(name, bytes)?;
+        Ok(self.inspect_component(&self.compile(name, bytes)?, grants))
+    }
+
+    fn inspect_component(&self, component: &Component, grants: &Grants) -> Inspection {
         let ty = component.component_type();
         let imports = ty
             .imports(&self.engine)
@@ -165,13 +186,14 @@ impl Runtime {
                 _ => n.to_owned(),
             })
             .collect();
-        Ok(Inspection { imports, exports })
+        Inspection { imports, exports }
     }
 
     /// Compiles a plugin, refuses it when it imports what its grants do not cover, and
     /// pre-instantiates it.
     pub fn load(&self, name: &str, bytes: &[u8], grants: Grants) -> Result<Plugin> {
-        let inspection = self.inspect(name, bytes, &grants)?;
+        let component = self.compile(name, bytes)?;
+        let inspection = self.inspect_component(&component, &grants);
         let unknown = inspection.unknown();
         if !unknown.is_empty() {
             return Err(Error::UnknownImport(unknown.join(", ")));
@@ -193,7 +215,6 @@ impl Runtime {
                     .join(", "),
             });
         }
-        let component = self.compile(name, bytes)?;
         let pre = self
             .linker
             .instantiate_pre(&component)

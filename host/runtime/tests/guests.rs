@@ -1,13 +1,20 @@
 //! Real components built from `tests/guests/` run against magento-sim: each is served, stopped
 //! or refused as it should be, and the host keeps serving afterwards.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use mageflow_magento::{Auth, Connection, MagentoClient};
 use mageflow_runtime::{Error, Grants, Limits, RunOptions, RunReport, Runtime, Trigger};
 use mageflow_test_artifacts as guests;
 use magento_sim::{Server, SimConfig};
+
+/// One runtime for every test here: compiled components are cached by hash, so each guest is
+/// compiled once per test binary.
+fn shared() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| Runtime::new().expect("the runtime starts"))
+}
 
 async fn sim() -> Server {
     magento_sim::start(
@@ -57,9 +64,9 @@ async fn run(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn echo_reads_a_customer_through_the_host() {
     let server = sim().await;
-    let runtime = Runtime::new().unwrap();
+    let runtime = shared();
     let opts = options(&server, Limits::default());
-    let report = run(&runtime, guests::ECHO, "customers:read", "3", &opts).await;
+    let report = run(runtime, guests::ECHO, "customers:read", "3", &opts).await;
     let outcome = report.outcome.expect("ran").expect("the plugin succeeded");
     let expected = server.sim.read().customer(3).unwrap().email.clone();
     assert_eq!(outcome.summary, expected);
@@ -76,10 +83,10 @@ async fn echo_reads_a_customer_through_the_host() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_outside_the_grants_is_denied_not_trapped() {
     let server = sim().await;
-    let runtime = Runtime::new().unwrap();
+    let runtime = shared();
     let opts = options(&server, Limits::default());
     // customers:write covers the import, but not the read the plugin makes.
-    let report = run(&runtime, guests::ECHO, "customers:write", "3", &opts).await;
+    let report = run(runtime, guests::ECHO, "customers:write", "3", &opts).await;
     let err = report
         .outcome
         .expect("ran")
@@ -92,7 +99,7 @@ async fn a_call_outside_the_grants_is_denied_not_trapped() {
 
 #[test]
 fn a_plugin_importing_an_ungranted_interface_is_refused_at_load() {
-    let runtime = Runtime::new().unwrap();
+    let runtime = shared();
     let err = runtime
         .load(
             guests::UNGRANTED,
@@ -117,7 +124,7 @@ fn a_plugin_importing_an_ungranted_interface_is_refused_at_load() {
 
 #[test]
 fn bytes_that_are_not_a_component_are_named() {
-    let runtime = Runtime::new().unwrap();
+    let runtime = shared();
     let err = runtime
         .load("notes.txt", b"hello", Grants::default())
         .unwrap_err();
@@ -131,7 +138,7 @@ fn bytes_that_are_not_a_component_are_named() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugin_that_loops_forever_is_stopped_at_its_wall_time_and_the_host_carries_on() {
     let server = sim().await;
-    let runtime = Runtime::new().unwrap();
+    let runtime = shared();
     let opts = options(
         &server,
         Limits {
@@ -139,7 +146,7 @@ async fn a_plugin_that_loops_forever_is_stopped_at_its_wall_time_and_the_host_ca
             ..Limits::default()
         },
     );
-    let report = run(&runtime, guests::LOOP_FOREVER, "", "", &opts).await;
+    let report = run(runtime, guests::LOOP_FOREVER, "", "", &opts).await;
     let err = report.outcome.expect_err("stopped");
     assert!(matches!(err, Error::WallTime(_)), "{err}");
     assert_eq!(
@@ -147,7 +154,7 @@ async fn a_plugin_that_loops_forever_is_stopped_at_its_wall_time_and_the_host_ca
         "the plugin was stopped: it ran past its wall-time limit of 300ms"
     );
     let again = run(
-        &runtime,
+        runtime,
         guests::ECHO,
         "customers:read",
         "1",
@@ -160,7 +167,7 @@ async fn a_plugin_that_loops_forever_is_stopped_at_its_wall_time_and_the_host_ca
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugin_that_allocates_without_bound_is_stopped_at_its_memory_limit() {
     let server = sim().await;
-    let runtime = Runtime::new().unwrap();
+    let runtime = shared();
     let opts = options(
         &server,
         Limits {
@@ -168,7 +175,7 @@ async fn a_plugin_that_allocates_without_bound_is_stopped_at_its_memory_limit() 
             ..Limits::default()
         },
     );
-    let report = run(&runtime, guests::ALLOC_UNBOUNDED, "", "", &opts).await;
+    let report = run(runtime, guests::ALLOC_UNBOUNDED, "", "", &opts).await;
     let err = report.outcome.expect_err("stopped");
     assert!(
         matches!(err, Error::Memory(_)) || err.to_string().contains("memory"),
@@ -179,9 +186,9 @@ async fn a_plugin_that_allocates_without_bound_is_stopped_at_its_memory_limit() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugin_that_traps_is_reported_with_its_panic() {
     let server = sim().await;
-    let runtime = Runtime::new().unwrap();
+    let runtime = shared();
     let report = run(
-        &runtime,
+        runtime,
         guests::TRAP,
         "",
         "",
@@ -203,12 +210,12 @@ async fn a_plugin_that_traps_is_reported_with_its_panic() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wasi_gives_no_files_and_no_sockets() {
     let server = sim().await;
-    let runtime = Runtime::new().unwrap();
+    let runtime = shared();
     let opts = options(&server, Limits::default());
-    let file = run(&runtime, guests::WASI_FILE, "", "", &opts).await;
+    let file = run(runtime, guests::WASI_FILE, "", "", &opts).await;
     let err = file.outcome.expect("ran").expect_err("no file");
     assert!(err.starts_with("cannot open /etc/passwd"), "{err}");
-    let socket = run(&runtime, guests::WASI_SOCKET, "", "", &opts).await;
+    let socket = run(runtime, guests::WASI_SOCKET, "", "", &opts).await;
     let err = socket.outcome.expect("ran").expect_err("no socket");
     assert!(err.starts_with("cannot connect"), "{err}");
 }
@@ -216,10 +223,10 @@ async fn wasi_gives_no_files_and_no_sockets() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn host_calls_counts_what_it_makes() {
     let server = sim().await;
-    let runtime = Runtime::new().unwrap();
+    let runtime = shared();
     let opts = options(&server, Limits::default());
     let gets = run(
-        &runtime,
+        runtime,
         guests::HOST_CALLS,
         "customers:read",
         "get 2 5",
@@ -228,7 +235,7 @@ async fn host_calls_counts_what_it_makes() {
     .await;
     assert_eq!(gets.outcome.expect("ran").expect("ok").summary, "5 calls");
     let now = run(
-        &runtime,
+        runtime,
         guests::HOST_CALLS,
         "customers:read",
         "now 100",
@@ -236,7 +243,7 @@ async fn host_calls_counts_what_it_makes() {
     )
     .await;
     assert_eq!(now.outcome.expect("ran").expect("ok").summary, "100 calls");
-    let bad = run(&runtime, guests::HOST_CALLS, "customers:read", "fly", &opts).await;
+    let bad = run(runtime, guests::HOST_CALLS, "customers:read", "fly", &opts).await;
     assert!(
         bad.outcome
             .expect("ran")

@@ -1,13 +1,20 @@
 //! The example plugins, built from `plugins/`, run against magento-sim and leave the expected
 //! Magento state.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use mageflow_magento::{Auth, Connection, MagentoClient};
 use mageflow_runtime::{Grants, Limits, Preset, RunOptions, RunReport, Runtime, Trigger};
 use mageflow_test_artifacts as built;
 use magento_sim::{Server, SimConfig};
 use serde_json::json;
+
+/// One runtime for every test here: compiled components are cached by hash, so each guest is
+/// compiled once per test binary.
+fn shared() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| Runtime::new().expect("the runtime starts"))
+}
 
 async fn sim(n: usize) -> Server {
     magento_sim::start(
@@ -58,12 +65,12 @@ fn approve() -> Option<Preset> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn onboard_customer_creates_and_gates_privileged_groups() {
     let server = sim(0).await;
-    let runtime = Runtime::new().unwrap();
+    let runtime = shared();
     let grants = "customers:read,customers:write,approvals";
     let plain =
         json!({"email": "new@example.com", "firstname": "New", "lastname": "One", "website_id": 1});
     let report = run(
-        &runtime,
+        runtime,
         built::ONBOARD_CUSTOMER,
         grants,
         plain.clone(),
@@ -83,7 +90,7 @@ async fn onboard_customer_creates_and_gates_privileged_groups() {
         "the General group needs no approval"
     );
     let again = run(
-        &runtime,
+        runtime,
         built::ONBOARD_CUSTOMER,
         grants,
         plain,
@@ -97,7 +104,7 @@ async fn onboard_customer_creates_and_gates_privileged_groups() {
 
     let vip = json!({"email": "vip@example.com", "firstname": "V", "lastname": "Ip", "group": "Wholesale"});
     let rejected = run(
-        &runtime,
+        runtime,
         built::ONBOARD_CUSTOMER,
         grants,
         vip.clone(),
@@ -116,7 +123,7 @@ async fn onboard_customer_creates_and_gates_privileged_groups() {
         vec!["Onboard vip@example.com into Wholesale".to_owned()]
     );
     let approved = run(
-        &runtime,
+        runtime,
         built::ONBOARD_CUSTOMER,
         grants,
         vip,
@@ -149,9 +156,9 @@ async fn offboard_admin_deactivates_after_approval() {
         })
         .await
         .unwrap();
-    let runtime = Runtime::new().unwrap();
+    let runtime = shared();
     let report = run(
-        &runtime,
+        runtime,
         built::OFFBOARD_ADMIN,
         "admin-users:write,approvals",
         json!({"email": "leaver@example.com", "reason": "left"}),
@@ -164,7 +171,7 @@ async fn offboard_admin_deactivates_after_approval() {
     );
     assert!(!server.sim.read().admin_users[&2].is_active);
     let none = run(
-        &runtime,
+        runtime,
         built::OFFBOARD_ADMIN,
         "admin-users:write,approvals",
         json!({"email": "ghost@example.com"}),
@@ -188,9 +195,9 @@ async fn group_reassign_moves_every_match_by_bulk() {
         .map(|c| c.id)
         .collect();
     assert!(!before.is_empty());
-    let runtime = Runtime::new().unwrap();
+    let runtime = shared();
     let report = run(
-        &runtime,
+        runtime,
         built::GROUP_REASSIGN,
         "customers:read,bulk,approvals",
         json!({"from_group": 1, "to_group": 3}),
@@ -233,9 +240,9 @@ async fn customer_watch_flags_disposable_domains() {
         })
         .await
         .unwrap();
-    let runtime = Runtime::new().unwrap();
+    let runtime = shared();
     let report = run(
-        &runtime,
+        runtime,
         built::CUSTOMER_WATCH,
         "customers:read,customers:write",
         json!([1, 2, c.id]),
