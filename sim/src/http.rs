@@ -80,7 +80,14 @@ pub async fn magento(
     let path = uri.path();
     let parsed = parse_path(path);
     let api_path = parsed.as_ref().map_or(path.to_owned(), |p| p.3.clone());
-    let fault = faults::check(&mut sim.write().faults, method.as_str(), &api_path);
+    // Most requests meet no fault: look under the read lock first so the hot path never
+    // serialises on the write lock.
+    let has_faults = !sim.read().faults.is_empty();
+    let fault = if has_faults {
+        faults::check(&mut sim.write().faults, method.as_str(), &api_path)
+    } else {
+        None
+    };
     let mut after = None;
     if let Some(action) = fault {
         if action.latency_ms > 0 {
