@@ -41,127 +41,125 @@ impl AdminUsersHost {
 impl admin_users::Host for AdminUsersHost {
     #[tracing::instrument(name = "admin-users.search", skip_all)]
     async fn search(&mut self, criteria: SearchCriteria) -> Answer<Vec<AdminUser>> {
-        if let Err(e) = self.read("admin-users.search") {
-            return Ok(Err(e));
+        Ok(async {
+            self.read("admin-users.search")?;
+            let found = self
+                .client
+                .admin_users(convert::criteria(criteria))
+                .collect()
+                .await;
+            found
+                .map(|l| l.into_iter().map(convert::admin_user).collect())
+                .map_err(convert_error)
         }
-        let found = self
-            .client
-            .admin_users(convert::criteria(criteria))
-            .collect()
-            .await;
-        Ok(found
-            .map(|l| l.into_iter().map(convert::admin_user).collect())
-            .map_err(convert_error))
+        .await)
     }
 
     #[tracing::instrument(name = "admin-users.get", skip(self))]
     async fn get(&mut self, id: u64) -> Answer<AdminUser> {
-        if let Err(e) = self.read("admin-users.get") {
-            return Ok(Err(e));
+        Ok(async {
+            self.read("admin-users.get")?;
+            self.client
+                .admin_user(id)
+                .await
+                .map(convert::admin_user)
+                .map_err(convert_error)
         }
-        Ok(self
-            .client
-            .admin_user(id)
-            .await
-            .map(convert::admin_user)
-            .map_err(convert_error))
+        .await)
     }
 
     #[tracing::instrument(name = "admin-users.find-by-email", skip_all)]
     async fn find_by_email(&mut self, email: String) -> Answer<Option<AdminUser>> {
-        if let Err(e) = self.read("admin-users.find-by-email") {
-            return Ok(Err(e));
+        Ok(async {
+            self.read("admin-users.find-by-email")?;
+            self.client
+                .find_admin_user_by_email(&email)
+                .await
+                .map(|u| u.map(convert::admin_user))
+                .map_err(convert_error)
         }
-        Ok(self
-            .client
-            .find_admin_user_by_email(&email)
-            .await
-            .map(|u| u.map(convert::admin_user))
-            .map_err(convert_error))
+        .await)
     }
 
     #[tracing::instrument(name = "admin-users.create", skip_all)]
     async fn create(&mut self, user: WitNewAdminUser, password: String) -> Answer<AdminUser> {
-        if let Err(e) = self.write("admin-users.create") {
-            return Ok(Err(e));
+        Ok(async {
+            self.write("admin-users.create")?;
+            let new = NewAdminUser {
+                username: user.username,
+                firstname: user.firstname,
+                lastname: user.lastname,
+                email: user.email,
+                password,
+                role_id: user.role_id,
+                is_active: true,
+            };
+            self.client
+                .create_admin_user(&new)
+                .await
+                .map(convert::admin_user)
+                .map_err(convert_error)
         }
-        let new = NewAdminUser {
-            username: user.username,
-            firstname: user.firstname,
-            lastname: user.lastname,
-            email: user.email,
-            password,
-            role_id: user.role_id,
-            is_active: true,
-        };
-        Ok(self
-            .client
-            .create_admin_user(&new)
-            .await
-            .map(convert::admin_user)
-            .map_err(convert_error))
+        .await)
     }
 
     #[tracing::instrument(name = "admin-users.update", skip(self, patch))]
     async fn update(&mut self, id: u64, patch: Patch) -> Answer<AdminUser> {
-        if let Err(e) = self.write("admin-users.update") {
-            return Ok(Err(e));
+        Ok(async {
+            self.write("admin-users.update")?;
+            let patch = convert::patch(patch)?;
+            self.client
+                .update_admin_user(id, &patch)
+                .await
+                .map(convert::admin_user)
+                .map_err(convert_error)
         }
-        let patch = match convert::patch(patch) {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e)),
-        };
-        Ok(self
-            .client
-            .update_admin_user(id, &patch)
-            .await
-            .map(convert::admin_user)
-            .map_err(convert_error))
+        .await)
     }
 
     #[tracing::instrument(name = "admin-users.deactivate", skip(self))]
     async fn deactivate(&mut self, id: u64) -> Answer<AdminUser> {
-        if let Err(e) = self.write("admin-users.deactivate") {
-            return Ok(Err(e));
+        Ok(async {
+            self.write("admin-users.deactivate")?;
+            self.client
+                .deactivate_admin_user(id)
+                .await
+                .map(convert::admin_user)
+                .map_err(convert_error)
         }
-        Ok(self
-            .client
-            .deactivate_admin_user(id)
-            .await
-            .map(convert::admin_user)
-            .map_err(convert_error))
+        .await)
     }
 
     #[tracing::instrument(name = "admin-users.delete", skip(self))]
     async fn delete(&mut self, id: u64) -> Answer<()> {
-        if let Err(e) = self.write("admin-users.delete") {
-            return Ok(Err(e));
+        Ok(async {
+            self.write("admin-users.delete")?;
+            self.client
+                .delete_admin_user(id)
+                .await
+                .map_err(convert_error)
         }
-        Ok(self
-            .client
-            .delete_admin_user(id)
-            .await
-            .map_err(convert_error))
+        .await)
     }
 
     #[tracing::instrument(name = "admin-users.roles", skip_all)]
     async fn roles(&mut self) -> Answer<Vec<Role>> {
-        if let Err(e) = self.read("admin-users.roles") {
-            return Ok(Err(e));
+        Ok(async {
+            self.read("admin-users.roles")?;
+            self.client
+                .roles()
+                .await
+                .map(|l| {
+                    l.into_iter()
+                        .map(|r| Role {
+                            id: r.id,
+                            name: r.role_name,
+                        })
+                        .collect()
+                })
+                .map_err(convert_error)
         }
-        Ok(self
-            .client
-            .roles()
-            .await
-            .map(|l| {
-                l.into_iter()
-                    .map(|r| Role {
-                        id: r.id,
-                        name: r.role_name,
-                    })
-                    .collect()
-            })
-            .map_err(convert_error))
+        .await)
     }
 }
 

@@ -49,50 +49,43 @@ fn status(s: mageflow_magento::BulkStatus) -> BulkStatus {
 impl bulk::Host for BulkHost {
     #[tracing::instrument(name = "bulk.submit-updates", skip_all)]
     async fn submit_updates(&mut self, updates: Vec<(u64, Patch)>) -> Answer<Vec<BulkReceipt>> {
-        if let Err(e) = self
-            .grants
-            .check(Grant::Bulk, "bulk.submit-updates")
-            .map_err(denied)
-        {
-            return Ok(Err(e));
+        Ok(async {
+            self.grants
+                .check(Grant::Bulk, "bulk.submit-updates")
+                .map_err(denied)?;
+            let patches = updates
+                .into_iter()
+                .map(|(id, p)| Ok((id, convert::patch(p)?)))
+                .collect::<Result<Vec<_>, MagentoError>>()?;
+            self.client
+                .bulk_update_customers(&patches, CHUNK)
+                .await
+                .map(|rs| {
+                    rs.into_iter()
+                        .map(|r| BulkReceipt {
+                            items: r.request_items.len() as u32,
+                            bulk_uuid: r.bulk_uuid,
+                        })
+                        .collect()
+                })
+                .map_err(convert_error)
         }
-        let mut patches = Vec::with_capacity(updates.len());
-        for (id, p) in updates {
-            match convert::patch(p) {
-                Ok(p) => patches.push((id, p)),
-                Err(e) => return Ok(Err(e)),
-            }
-        }
-        Ok(self
-            .client
-            .bulk_update_customers(&patches, CHUNK)
-            .await
-            .map(|rs| {
-                rs.into_iter()
-                    .map(|r| BulkReceipt {
-                        items: r.request_items.len() as u32,
-                        bulk_uuid: r.bulk_uuid,
-                    })
-                    .collect()
-            })
-            .map_err(convert_error))
+        .await)
     }
 
     #[tracing::instrument(name = "bulk.status", skip(self))]
     async fn status(&mut self, bulk_uuid: String) -> Answer<BulkStatus> {
-        if let Err(e) = self
-            .grants
-            .check(Grant::Bulk, "bulk.status")
-            .map_err(denied)
-        {
-            return Ok(Err(e));
+        Ok(async {
+            self.grants
+                .check(Grant::Bulk, "bulk.status")
+                .map_err(denied)?;
+            self.client
+                .bulk_status(&bulk_uuid)
+                .await
+                .map(status)
+                .map_err(convert_error)
         }
-        Ok(self
-            .client
-            .bulk_status(&bulk_uuid)
-            .await
-            .map(status)
-            .map_err(convert_error))
+        .await)
     }
 
     #[tracing::instrument(name = "bulk.wait", skip(self))]
@@ -101,19 +94,21 @@ impl bulk::Host for BulkHost {
         bulk_uuids: Vec<String>,
         stall_after_secs: u32,
     ) -> Answer<Vec<BulkStatus>> {
-        if let Err(e) = self.grants.check(Grant::Bulk, "bulk.wait").map_err(denied) {
-            return Ok(Err(e));
+        Ok(async {
+            self.grants
+                .check(Grant::Bulk, "bulk.wait")
+                .map_err(denied)?;
+            let wait = Wait {
+                stall_after: Duration::from_secs(stall_after_secs.into()),
+                ..Wait::default()
+            };
+            self.client
+                .wait_bulks(&bulk_uuids, &wait, |_, _| {})
+                .await
+                .map(|l| l.into_iter().map(status).collect())
+                .map_err(convert_error)
         }
-        let wait = Wait {
-            stall_after: Duration::from_secs(stall_after_secs.into()),
-            ..Wait::default()
-        };
-        Ok(self
-            .client
-            .wait_bulks(&bulk_uuids, &wait, |_, _| {})
-            .await
-            .map(|l| l.into_iter().map(status).collect())
-            .map_err(convert_error))
+        .await)
     }
 }
 

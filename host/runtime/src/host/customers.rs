@@ -31,31 +31,31 @@ impl CustomersHost {
 impl customers::Host for CustomersHost {
     #[tracing::instrument(name = "customers.search", skip_all)]
     async fn search(&mut self, criteria: SearchCriteria) -> Answer<CustomerPage> {
-        if let Err(e) = self.allow(Grant::CustomersRead, "customers.search") {
-            return Ok(Err(e));
+        Ok(async {
+            self.allow(Grant::CustomersRead, "customers.search")?;
+            self.client
+                .search_customers(&convert::criteria(criteria))
+                .await
+                .map(|page| CustomerPage {
+                    total_count: page.total_count,
+                    items: page.items.into_iter().map(convert::customer).collect(),
+                })
+                .map_err(convert_error)
         }
-        Ok(self
-            .client
-            .search_customers(&convert::criteria(criteria))
-            .await
-            .map(|page| CustomerPage {
-                total_count: page.total_count,
-                items: page.items.into_iter().map(convert::customer).collect(),
-            })
-            .map_err(convert_error))
+        .await)
     }
 
     #[tracing::instrument(name = "customers.get", skip(self))]
     async fn get(&mut self, id: u64) -> Answer<Customer> {
-        if let Err(e) = self.allow(Grant::CustomersRead, "customers.get") {
-            return Ok(Err(e));
+        Ok(async {
+            self.allow(Grant::CustomersRead, "customers.get")?;
+            self.client
+                .customer(id)
+                .await
+                .map(convert::customer)
+                .map_err(convert_error)
         }
-        Ok(self
-            .client
-            .customer(id)
-            .await
-            .map(convert::customer)
-            .map_err(convert_error))
+        .await)
     }
 
     #[tracing::instrument(name = "customers.find-by-email", skip_all)]
@@ -64,15 +64,15 @@ impl customers::Host for CustomersHost {
         email: String,
         website_id: Option<u32>,
     ) -> Answer<Option<Customer>> {
-        if let Err(e) = self.allow(Grant::CustomersRead, "customers.find-by-email") {
-            return Ok(Err(e));
+        Ok(async {
+            self.allow(Grant::CustomersRead, "customers.find-by-email")?;
+            self.client
+                .find_customer_by_email(&email, website_id)
+                .await
+                .map(|c| c.map(convert::customer))
+                .map_err(convert_error)
         }
-        Ok(self
-            .client
-            .find_customer_by_email(&email, website_id)
-            .await
-            .map(|c| c.map(convert::customer))
-            .map_err(convert_error))
+        .await)
     }
 
     #[tracing::instrument(name = "customers.create", skip_all)]
@@ -81,44 +81,39 @@ impl customers::Host for CustomersHost {
         customer: NewCustomer,
         password: Option<String>,
     ) -> Answer<Customer> {
-        if let Err(e) = self.allow(Grant::CustomersWrite, "customers.create") {
-            return Ok(Err(e));
+        Ok(async {
+            self.allow(Grant::CustomersWrite, "customers.create")?;
+            let new = convert::new_customer(customer, password)?;
+            self.client
+                .create_customer(&new)
+                .await
+                .map(convert::customer)
+                .map_err(convert_error)
         }
-        let new = match convert::new_customer(customer, password) {
-            Ok(n) => n,
-            Err(e) => return Ok(Err(e)),
-        };
-        Ok(self
-            .client
-            .create_customer(&new)
-            .await
-            .map(convert::customer)
-            .map_err(convert_error))
+        .await)
     }
 
     #[tracing::instrument(name = "customers.update", skip(self, patch))]
     async fn update(&mut self, id: u64, patch: Patch) -> Answer<Customer> {
-        if let Err(e) = self.allow(Grant::CustomersWrite, "customers.update") {
-            return Ok(Err(e));
+        Ok(async {
+            self.allow(Grant::CustomersWrite, "customers.update")?;
+            let patch = convert::patch(patch)?;
+            self.client
+                .update_customer(id, &patch)
+                .await
+                .map(convert::customer)
+                .map_err(convert_error)
         }
-        let patch = match convert::patch(patch) {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e)),
-        };
-        Ok(self
-            .client
-            .update_customer(id, &patch)
-            .await
-            .map(convert::customer)
-            .map_err(convert_error))
+        .await)
     }
 
     #[tracing::instrument(name = "customers.delete", skip(self))]
     async fn delete(&mut self, id: u64) -> Answer<()> {
-        if let Err(e) = self.allow(Grant::CustomersDelete, "customers.delete") {
-            return Ok(Err(e));
+        Ok(async {
+            self.allow(Grant::CustomersDelete, "customers.delete")?;
+            self.client.delete_customer(id).await.map_err(convert_error)
         }
-        Ok(self.client.delete_customer(id).await.map_err(convert_error))
+        .await)
     }
 }
 
