@@ -17,6 +17,38 @@ use crate::connect::ConnArgs;
 pub(crate) struct PluginArgs {
     #[command(subcommand)]
     command: PluginCommand,
+    /// Where compiled plugins are kept between runs (keyed by the plugin's hash and the
+    /// engine's settings). Default: $XDG_CACHE_HOME/mageflow/compiled or
+    /// ~/.cache/mageflow/compiled.
+    #[arg(long, global = true, env = "MAGEFLOW_CACHE_DIR", value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Compile in memory only; write nothing to disk.
+    #[arg(long, global = true, conflicts_with = "cache_dir")]
+    no_cache: bool,
+}
+
+/// The runtime for one command: with the on-disk compile cache unless `--no-cache`. A cache
+/// the user named must work; the default one is skipped (with a warning) when unusable.
+fn runtime(args: &PluginArgs) -> anyhow::Result<Runtime> {
+    if args.no_cache {
+        return Ok(Runtime::new()?);
+    }
+    if let Some(dir) = &args.cache_dir {
+        let dir = std::path::absolute(dir)
+            .with_context(|| format!("cannot resolve --cache-dir {}", dir.display()))?;
+        return Ok(Runtime::with_disk_cache(&dir)?);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")));
+    if let Some(dir) = base.map(|b| b.join("mageflow").join("compiled")) {
+        match Runtime::with_disk_cache(&dir) {
+            Ok(r) => return Ok(r),
+            Err(e) => eprintln!("warning: compiling in memory only: {e}"),
+        }
+    }
+    Ok(Runtime::new()?)
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,11 +98,11 @@ fn read(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
 }
 
 pub(crate) async fn run(args: PluginArgs) -> anyhow::Result<()> {
+    let runtime = runtime(&args)?;
     match args.command {
         PluginCommand::Check { plugin, grants } => {
             let grants = Grants::parse(&grants).map_err(Usage)?;
             let bytes = read(&plugin)?;
-            let runtime = Runtime::new()?;
             let inspection = runtime.inspect(&plugin.display().to_string(), &bytes, &grants)?;
             println!("imports:");
             for (name, check) in &inspection.imports {
@@ -144,7 +176,6 @@ pub(crate) async fn run(args: PluginArgs) -> anyhow::Result<()> {
                 (None, Some(why)) => Some(Preset::Reject("cli".into(), why)),
                 (None, None) => None,
             };
-            let runtime = Runtime::new()?;
             let loaded = runtime.load(&plugin.display().to_string(), &read(&plugin)?, grants)?;
             let limits = Limits {
                 wall_time: Duration::from_secs(wall_time),
@@ -154,10 +185,10 @@ pub(crate) async fn run(args: PluginArgs) -> anyhow::Result<()> {
                 .run(
                     &Trigger::Manual(input),
                     &RunOptions {
-                        client,
                         limits,
                         decision,
                         config: values,
+                        ..RunOptions::new(client)
                     },
                 )
                 .await;

@@ -523,3 +523,46 @@ async fn plugin_check_names_missing_grants_and_plugin_run_runs_against_magento()
         "error: the plugin was stopped: it ran past its wall-time limit of 1s\n"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_commands_keep_compiled_plugins_in_the_cache_dir() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("cli-compile-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let files = |d: &std::path::Path| -> usize {
+        fn walk(d: &std::path::Path) -> usize {
+            std::fs::read_dir(d).map_or(0, |rd| {
+                rd.flatten()
+                    .map(|e| {
+                        if e.path().is_dir() {
+                            walk(&e.path())
+                        } else {
+                            1
+                        }
+                    })
+                    .sum()
+            })
+        }
+        walk(d)
+    };
+    let check = [
+        "plugin",
+        "check",
+        mageflow_test_artifacts::ECHO,
+        "--grants",
+        "customers:read",
+    ];
+    let o = mageflow(&[("MAGEFLOW_CACHE_DIR", dir.display().to_string())], &check).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(files(&dir) >= 1, "the compiled plugin is on disk");
+    let no_cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("cli-no-cache-{}", std::process::id()));
+    let o = mageflow(
+        &[("XDG_CACHE_HOME", no_cache.display().to_string())],
+        &[&check[..], &["--no-cache"]].concat(),
+    )
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(files(&no_cache), 0, "--no-cache writes nothing");
+    let _ = std::fs::remove_dir_all(&dir);
+}

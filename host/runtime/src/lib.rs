@@ -4,7 +4,7 @@
 //! compiles it once, refuses it when it imports an interface its workflow's grants do not cover,
 //! pre-instantiates it, and runs it in a fresh store per run, with a wall-time limit (epoch
 //! interruption), a memory limit, and WASI without files, network or environment. Host calls go
-//! to the Magento client; grants are checked again on every call, and a plugin can act on every
+//! through a [`Gateway`] (the Magento client, or a wrapper that journals, replays or plans); grants are checked again on every call, and a plugin can act on every
 //! error a call answers. Only exceeded limits and broken invariants trap.
 //!
 //! ```no_run
@@ -13,7 +13,7 @@
 //! let runtime = Runtime::new()?;
 //! let grants = Grants::parse("customers:read").expect("known grants");
 //! let plugin = runtime.load("watch.wasm", &wasm, grants)?;
-//! let opts = RunOptions { client, limits: Default::default(), decision: None, config: Default::default() };
+//! let opts = RunOptions::new(client);
 //! let report = plugin.run(&Trigger::Manual("{}".into()), &opts).await;
 //! # Ok(()) }
 //! ```
@@ -22,17 +22,23 @@
 #![deny(missing_docs)]
 
 mod error;
+mod gateway;
 #[allow(missing_docs, reason = "generated bindings")]
 mod generated;
 mod grants;
+mod hooks;
 mod host;
 mod linker;
 mod plugin;
 mod state;
 
 pub use error::{Error, Result};
+pub use gateway::{Call, Gateway, Pending, Reply};
 pub use generated::mageflow::workflow::types::{Outcome, Trigger, WebhookEvent};
 pub use grants::{Grant, Grants, INTERFACES, ImportCheck, check_import};
+pub use hooks::{Clock, FixedClock, Hooks, SystemClock};
 pub use host::approvals::Preset;
 pub use host::runtime::LogLine;
-pub use plugin::{Inspection, Limits, MAX_MEMORY, Plugin, RunOptions, RunReport, Runtime};
+pub use plugin::{
+    CacheStats, Inspection, Limits, MAX_MEMORY, Plugin, RunOptions, RunReport, Runtime,
+};

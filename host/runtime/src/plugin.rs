@@ -3,24 +3,26 @@
 //! environment, and stdout/stderr captured into the run's log.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mageflow_magento::MagentoClient;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, ResourceTable, types::ComponentItem};
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder,
-    Trap,
+    Cache, CacheConfig, Config, Enabled, Engine, InstanceAllocationStrategy,
+    PoolingAllocationConfig, Store, StoreLimitsBuilder, Trap,
 };
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 use crate::error::{Error, Result};
+use crate::gateway::Gateway;
 use crate::generated::mageflow::workflow::types::{Outcome, Trigger};
 use crate::generated::{Workflow, WorkflowPre};
 use crate::grants::{Grant, Grants, ImportCheck, check_import};
+use crate::hooks::Hooks;
 use crate::host::admin_users::AdminUsersHost;
 use crate::host::approvals::{ApprovalsHost, Preset};
 use crate::host::bulk::BulkHost;
@@ -35,6 +37,8 @@ const TICK: Duration = Duration::from_millis(10);
 const RUNS_IN_FLIGHT: u32 = 64;
 /// The largest memory limit a workflow may set.
 pub const MAX_MEMORY: usize = 1 << 30;
+/// Bytes of each memory, table and stack slot reset in place rather than decommitted.
+const KEEP_RESIDENT: usize = 2 << 20;
 /// Captured stdout/stderr per run.
 const OUTPUT_CAPACITY: usize = 256 * 1024;
 
@@ -59,6 +63,8 @@ impl Default for Limits {
 /// The engine plugins run on, with its epoch ticker and its linker.
 pub struct Runtime {
     engine: Engine,
+    /// The on-disk cache of compiled components, when the runtime has one.
+    disk: Option<Cache>,
     /// Compiled components by the SHA-256 of their bytes: loading the same plugin again is free.
     compiled: Mutex<HashMap<[u8; 32], Component>>,
     linker: wasmtime::component::Linker<HostState>,
@@ -111,11 +117,53 @@ impl Inspection {
     }
 }
 
+/// How often the on-disk cache answered: compiled artifacts reused, and components compiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Components loaded from the on-disk cache without compiling.
+    pub hits: usize,
+    /// Components compiled (and then written to the cache).
+    pub misses: usize,
+}
+
 impl Runtime {
-    /// An engine with the component model and epoch interruption, and a ticker thread.
+    /// An engine with the component model and epoch interruption, and a ticker thread. Compiled
+    /// components are kept in memory only.
     pub fn new() -> Result<Runtime> {
+        Runtime::build(None)
+    }
+
+    /// Like [`Runtime::new`], and keeps compiled components in `dir` (an absolute path,
+    /// created when missing), keyed by the component's hash and the engine's settings, so a
+    /// restart does not compile a plugin again.
+    pub fn with_disk_cache(dir: &Path) -> Result<Runtime> {
+        let mut settings = CacheConfig::new();
+        settings.with_directory(dir);
+        let cache = Cache::new(settings).map_err(|e| {
+            Error::Host(format!(
+                "cannot use {} as the compile cache: {e:#} (give an absolute, writable directory)",
+                dir.display()
+            ))
+        })?;
+        Runtime::build(Some(cache))
+    }
+
+    /// The on-disk cache's hits and misses so far, when the runtime has one.
+    pub fn cache_stats(&self) -> Option<CacheStats> {
+        self.disk.as_ref().map(|c| CacheStats {
+            hits: c.cache_hits(),
+            misses: c.cache_misses(),
+        })
+    }
+
+    fn build(disk: Option<Cache>) -> Result<Runtime> {
         let mut config = Config::new();
+        config.cache(disk.clone());
         config.wasm_component_model(true);
+        // Plugins are synchronous guests called through the async API; without the
+        // component-model-async machinery a store has no concurrent state to set up or tear
+        // down (tearing it down built an error, with a backtrace, on every run).
+        config.concurrency_support(false);
         config.epoch_interruption(true);
         // The pooling allocator keeps instance slots ready, so a run instantiates in
         // microseconds. Sized for RUNS_IN_FLIGHT concurrent runs of a wasip2 component.
@@ -124,7 +172,13 @@ impl Runtime {
             .total_core_instances(RUNS_IN_FLIGHT * 16)
             .total_memories(RUNS_IN_FLIGHT * 4)
             .total_tables(RUNS_IN_FLIGHT * 8)
-            .max_memory_size(MAX_MEMORY);
+            .max_memory_size(MAX_MEMORY)
+            // Reset a small plugin's memory, tables and stack with memset and keep the pages,
+            // instead of returning them to the kernel and faulting them in on the next run.
+            .linear_memory_keep_resident(KEEP_RESIDENT)
+            .table_keep_resident(KEEP_RESIDENT)
+            .async_stack_keep_resident(KEEP_RESIDENT)
+            .pagemap_scan(Enabled::Auto);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config)
             .map_err(|e| Error::Host(format!("cannot create the engine: {e}")))?;
@@ -143,6 +197,7 @@ impl Runtime {
             .map_err(|e| Error::Host(format!("cannot start the epoch ticker: {e}")))?;
         Ok(Runtime {
             engine,
+            disk,
             compiled: Mutex::default(),
             linker,
             stop,
@@ -231,14 +286,31 @@ impl Runtime {
 /// What a run needs besides its trigger.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// The Magento client the host calls go through.
-    pub client: Arc<MagentoClient>,
+    /// Where the run's Magento calls go: a [`mageflow_magento::MagentoClient`], or a gateway
+    /// that journals, replays or plans them.
+    pub gateway: Arc<dyn Gateway>,
     /// Limits for this run.
     pub limits: Limits,
     /// The decision `approvals.request` answers with (until durable approvals land).
     pub decision: Option<Preset>,
     /// The workflow's `[config]` values.
     pub config: BTreeMap<String, String>,
+    /// The run's clock and random seed.
+    pub hooks: Hooks,
+}
+
+impl RunOptions {
+    /// Options with default limits, no preset decision, no config, the system clock and a
+    /// fresh random seed.
+    pub fn new(gateway: Arc<dyn Gateway>) -> RunOptions {
+        RunOptions {
+            gateway,
+            limits: Limits::default(),
+            decision: None,
+            config: BTreeMap::new(),
+            hooks: Hooks::default(),
+        }
+    }
 }
 
 /// How a run ended, with its log.
@@ -272,15 +344,17 @@ impl Plugin {
     pub async fn run(&self, trigger: &Trigger, opts: &RunOptions) -> RunReport {
         let stdout = MemoryOutputPipe::new(OUTPUT_CAPACITY);
         let stderr = MemoryOutputPipe::new(OUTPUT_CAPACITY);
-        // No preopened directories, no environment, no sockets.
-        let wasi = WasiCtxBuilder::new()
-            .stdout(stdout.clone())
+        // No preopened directories, no environment, no sockets; time and randomness from the
+        // run's hooks.
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(stdout.clone())
             .stderr(stderr.clone())
             .allow_tcp(false)
             .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
-        let client = opts.client.clone();
+            .allow_ip_name_lookup(false);
+        opts.hooks.install(&mut wasi);
+        let wasi = wasi.build();
+        let gateway = &opts.gateway;
         let state = HostState {
             wasi,
             table: ResourceTable::new(),
@@ -289,19 +363,19 @@ impl Plugin {
                 .trap_on_grow_failure(true)
                 .build(),
             customers: CustomersHost {
-                client: client.clone(),
+                gateway: gateway.clone(),
                 grants: self.grants.clone(),
             },
             groups: GroupsHost {
-                client: client.clone(),
+                gateway: gateway.clone(),
                 grants: self.grants.clone(),
             },
             admin_users: AdminUsersHost {
-                client: client.clone(),
+                gateway: gateway.clone(),
                 grants: self.grants.clone(),
             },
             bulk: BulkHost {
-                client,
+                gateway: gateway.clone(),
                 grants: self.grants.clone(),
             },
             approvals: ApprovalsHost {
@@ -310,8 +384,10 @@ impl Plugin {
                 requested: Vec::new(),
             },
             runtime: RuntimeHost {
+                clock: opts.hooks.clock.clone(),
+                log: Vec::new(),
                 config: opts.config.clone(),
-                ..RuntimeHost::default()
+                state: BTreeMap::new(),
             },
         };
         let mut store = Store::new(&self.engine, state);

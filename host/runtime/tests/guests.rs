@@ -4,8 +4,11 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use mageflow_magento::{Auth, Connection, MagentoClient};
-use mageflow_runtime::{Error, Grants, Limits, RunOptions, RunReport, Runtime, Trigger};
+use mageflow_magento::{Auth, Connection, Customer, MagentoClient};
+use mageflow_runtime::{
+    Call, Error, FixedClock, Gateway, Grants, Hooks, Limits, Pending, Reply, RunOptions, RunReport,
+    Runtime, Trigger,
+};
 use mageflow_test_artifacts as guests;
 use magento_sim::{Server, SimConfig};
 
@@ -37,10 +40,8 @@ fn options(server: &Server, limits: Limits) -> RunOptions {
         },
     );
     RunOptions {
-        client: Arc::new(MagentoClient::new(conn).expect("client builds")),
         limits,
-        decision: None,
-        config: Default::default(),
+        ..RunOptions::new(Arc::new(MagentoClient::new(conn).expect("client builds")))
     }
 }
 
@@ -250,6 +251,174 @@ async fn host_calls_counts_what_it_makes() {
             .unwrap_err()
             .starts_with("input must be")
     );
+}
+
+fn clock_report(report: RunReport) -> serde_json::Value {
+    let outcome = report.outcome.expect("ran").expect("ok");
+    serde_json::from_str(&outcome.output_json.expect("clock output")).expect("JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_and_randomness_come_from_the_run_hooks() {
+    let server = sim().await;
+    let runtime = shared();
+    let pinned = |seed: u8| RunOptions {
+        hooks: Hooks {
+            clock: Arc::new(FixedClock(Duration::new(1_700_000_000, 500))),
+            seed: Some([seed; 32]),
+        },
+        ..options(&server, Limits::default())
+    };
+    let first = clock_report(
+        run(
+            runtime,
+            guests::HOST_CALLS,
+            "customers:read",
+            "clock",
+            &pinned(7),
+        )
+        .await,
+    );
+    // WASI's wall clock, runtime.now and the monotonic clock all read the hook's clock.
+    assert_eq!(first["wall_secs"], 1_700_000_000);
+    assert_eq!(first["wall_nanos"], 500);
+    assert_eq!(first["runtime_now"], 1_700_000_000);
+    assert_eq!(first["elapsed_nanos"], 0);
+    // The same seed gives the same bytes (a replay sees what the first run saw) ...
+    let again = clock_report(
+        run(
+            runtime,
+            guests::HOST_CALLS,
+            "customers:read",
+            "clock",
+            &pinned(7),
+        )
+        .await,
+    );
+    assert_eq!(first, again);
+    // ... and another seed other bytes.
+    let other = clock_report(
+        run(
+            runtime,
+            guests::HOST_CALLS,
+            "customers:read",
+            "clock",
+            &pinned(8),
+        )
+        .await,
+    );
+    assert_ne!(first["random"], other["random"]);
+    // By default: the system clock and a fresh seed per run.
+    let live = options(&server, Limits::default());
+    let a = clock_report(
+        run(
+            runtime,
+            guests::HOST_CALLS,
+            "customers:read",
+            "clock",
+            &live,
+        )
+        .await,
+    );
+    let b = clock_report(
+        run(
+            runtime,
+            guests::HOST_CALLS,
+            "customers:read",
+            "clock",
+            &live,
+        )
+        .await,
+    );
+    let system = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(a["wall_secs"].as_u64().unwrap().abs_diff(system) < 60);
+    assert_ne!(a["random"], b["random"], "a fresh seed per run");
+}
+
+/// Answers `customers.get` from memory; asked for customer 13 it answers the wrong shape.
+#[derive(Debug)]
+struct Memory(Customer);
+
+impl Gateway for Memory {
+    fn call(&self, call: Call) -> Pending<'_> {
+        Box::pin(async move {
+            Ok(match call {
+                Call::GetCustomer(id) if id == self.0.id => {
+                    Reply::Customer(Box::new(self.0.clone()))
+                }
+                Call::GetCustomer(13) => Reply::Done,
+                Call::GetCustomer(id) => {
+                    return Err(mageflow_magento::Error::Invalid {
+                        field: "id".into(),
+                        message: format!("no customer {id} in memory"),
+                    });
+                }
+                other => unreachable!("echo makes no {other:?}"),
+            })
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_calls_go_through_the_gateway_and_a_wrong_reply_stops_the_run() {
+    let runtime = shared();
+    let customer: Customer = serde_json::from_value(serde_json::json!({
+        "id": 42, "email": "ada@example.com", "firstname": "Ada", "lastname": "Lovelace",
+        "group_id": 1, "website_id": 1, "store_id": 1,
+    }))
+    .expect("a customer");
+    let opts = RunOptions::new(Arc::new(Memory(customer)));
+    let report = run(runtime, guests::ECHO, "customers:read", "42", &opts).await;
+    assert_eq!(
+        report.outcome.expect("ran").expect("ok").summary,
+        "ada@example.com"
+    );
+    let report = run(runtime, guests::ECHO, "customers:read", "7", &opts).await;
+    let err = report
+        .outcome
+        .expect("ran")
+        .expect_err("the error reaches the plugin");
+    assert!(err.contains("no customer 7 in memory"), "{err}");
+    let report = run(runtime, guests::ECHO, "customers:read", "13", &opts).await;
+    let err = report.outcome.expect_err("a host fault traps");
+    assert!(
+        err.to_string()
+            .contains("host fault: the gateway answered customers.get with Done"),
+        "{err}"
+    );
+}
+
+#[test]
+fn compiled_components_are_kept_on_disk_across_runtimes() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("compile-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let grants = || Grants::parse("customers:read").unwrap();
+    let first = Runtime::with_disk_cache(&dir).expect("cache in a fresh directory");
+    first
+        .load(guests::ECHO, &wasm(guests::ECHO), grants())
+        .expect("loads");
+    let stats = first.cache_stats().expect("a disk cache");
+    assert_eq!((stats.hits, stats.misses), (0, 1), "compiled once");
+    drop(first);
+    // A restart: a new engine with the same settings finds the compiled artifact.
+    let second = Runtime::with_disk_cache(&dir).expect("the same directory");
+    second
+        .load(guests::ECHO, &wasm(guests::ECHO), grants())
+        .expect("loads");
+    let stats = second.cache_stats().expect("a disk cache");
+    assert_eq!((stats.hits, stats.misses), (1, 0), "not compiled again");
+    let relative = Runtime::with_disk_cache(std::path::Path::new("relative/dir")).unwrap_err();
+    assert!(
+        relative
+            .to_string()
+            .contains("give an absolute, writable directory"),
+        "{relative}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

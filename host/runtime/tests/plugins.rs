@@ -4,7 +4,7 @@
 use std::sync::{Arc, OnceLock};
 
 use mageflow_magento::{Auth, Connection, MagentoClient};
-use mageflow_runtime::{Grants, Limits, Preset, RunOptions, RunReport, Runtime, Trigger};
+use mageflow_runtime::{Grants, Preset, RunOptions, RunReport, Runtime, Trigger};
 use mageflow_test_artifacts as built;
 use magento_sim::{Server, SimConfig};
 use serde_json::json;
@@ -28,7 +28,7 @@ async fn sim(n: usize) -> Server {
     .expect("sim starts")
 }
 
-fn options(server: &Server, decision: Option<Preset>) -> RunOptions {
+fn client(server: &Server) -> Arc<MagentoClient> {
     let conn = Connection::new(
         server.url(),
         Auth::Admin {
@@ -36,11 +36,13 @@ fn options(server: &Server, decision: Option<Preset>) -> RunOptions {
             password: "Admin123!".into(),
         },
     );
+    Arc::new(MagentoClient::new(conn).unwrap())
+}
+
+fn options(server: &Server, decision: Option<Preset>) -> RunOptions {
     RunOptions {
-        client: Arc::new(MagentoClient::new(conn).unwrap()),
-        limits: Limits::default(),
         decision,
-        config: Default::default(),
+        ..RunOptions::new(client(server))
     }
 }
 
@@ -143,7 +145,7 @@ async fn onboard_customer_creates_and_gates_privileged_groups() {
 async fn offboard_admin_deactivates_after_approval() {
     let server = sim(0).await;
     let opts = options(&server, approve());
-    let client = opts.client.clone();
+    let client = client(&server);
     client
         .create_admin_user(&mageflow_magento::NewAdminUser {
             username: "leaver".into(),
@@ -229,8 +231,7 @@ async fn group_reassign_moves_every_match_by_bulk() {
 async fn customer_watch_flags_disposable_domains() {
     let server = sim(3).await;
     let opts = options(&server, None);
-    let c = opts
-        .client
+    let c = client(&server)
         .create_customer(&mageflow_magento::NewCustomer {
             email: "temp@mailinator.com".into(),
             firstname: "Tem".into(),

@@ -3,23 +3,21 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mageflow_magento::{MagentoClient, OpStatus, Wait};
+use mageflow_magento::OpStatus;
 use wasmtime::component::{HasSelf, Linker};
 
+use crate::gateway::{Call, Gateway, Reply};
 use crate::generated::mageflow::workflow::bulk;
 use crate::generated::mageflow::workflow::types::{
     BulkOperation, BulkReceipt, BulkStatus, MagentoError, OperationStatus, Patch,
 };
 use crate::grants::{Grant, Grants};
-use crate::host::types::{self as convert, convert_error, denied};
-
-/// Operations per bulk request.
-const CHUNK: usize = 200;
+use crate::host::types::{self as convert, answer, ask};
 
 /// Host state of `interface bulk`.
 #[derive(Debug)]
 pub(crate) struct BulkHost {
-    pub(crate) client: Arc<MagentoClient>,
+    pub(crate) gateway: Arc<dyn Gateway>,
     pub(crate) grants: Grants,
 }
 
@@ -46,46 +44,49 @@ fn status(s: mageflow_magento::BulkStatus) -> BulkStatus {
     }
 }
 
+impl BulkHost {
+    async fn ask(
+        &self,
+        name: &str,
+        call: impl FnOnce() -> Result<Call, MagentoError>,
+    ) -> Result<Reply, MagentoError> {
+        ask(&*self.gateway, self.grants.check(Grant::Bulk, name), call).await
+    }
+}
+
 impl bulk::Host for BulkHost {
     #[tracing::instrument(name = "bulk.submit-updates", skip_all)]
     async fn submit_updates(&mut self, updates: Vec<(u64, Patch)>) -> Answer<Vec<BulkReceipt>> {
-        Ok(async {
-            self.grants
-                .check(Grant::Bulk, "bulk.submit-updates")
-                .map_err(denied)?;
-            let patches = updates
+        let name = "bulk.submit-updates";
+        let got = self
+            .ask(name, || {
+                let patches = updates
+                    .into_iter()
+                    .map(|(id, p)| Ok((id, convert::patch(p)?)))
+                    .collect::<Result<Vec<_>, MagentoError>>()?;
+                Ok(Call::SubmitBulkUpdates(patches))
+            })
+            .await;
+        answer(name, got, |r| match r {
+            Reply::Receipts(rs) => Ok(rs
                 .into_iter()
-                .map(|(id, p)| Ok((id, convert::patch(p)?)))
-                .collect::<Result<Vec<_>, MagentoError>>()?;
-            self.client
-                .bulk_update_customers(&patches, CHUNK)
-                .await
-                .map(|rs| {
-                    rs.into_iter()
-                        .map(|r| BulkReceipt {
-                            items: r.request_items.len() as u32,
-                            bulk_uuid: r.bulk_uuid,
-                        })
-                        .collect()
+                .map(|r| BulkReceipt {
+                    items: r.request_items.len() as u32,
+                    bulk_uuid: r.bulk_uuid,
                 })
-                .map_err(convert_error)
-        }
-        .await)
+                .collect()),
+            other => Err(other),
+        })
     }
 
     #[tracing::instrument(name = "bulk.status", skip(self))]
     async fn status(&mut self, bulk_uuid: String) -> Answer<BulkStatus> {
-        Ok(async {
-            self.grants
-                .check(Grant::Bulk, "bulk.status")
-                .map_err(denied)?;
-            self.client
-                .bulk_status(&bulk_uuid)
-                .await
-                .map(status)
-                .map_err(convert_error)
-        }
-        .await)
+        let name = "bulk.status";
+        let got = self.ask(name, || Ok(Call::BulkStatus(bulk_uuid))).await;
+        answer(name, got, |r| match r {
+            Reply::BulkStatus(s) => Ok(status(s)),
+            other => Err(other),
+        })
     }
 
     #[tracing::instrument(name = "bulk.wait", skip(self))]
@@ -94,21 +95,15 @@ impl bulk::Host for BulkHost {
         bulk_uuids: Vec<String>,
         stall_after_secs: u32,
     ) -> Answer<Vec<BulkStatus>> {
-        Ok(async {
-            self.grants
-                .check(Grant::Bulk, "bulk.wait")
-                .map_err(denied)?;
-            let wait = Wait {
-                stall_after: Duration::from_secs(stall_after_secs.into()),
-                ..Wait::default()
-            };
-            self.client
-                .wait_bulks(&bulk_uuids, &wait, |_, _| {})
-                .await
-                .map(|l| l.into_iter().map(status).collect())
-                .map_err(convert_error)
-        }
-        .await)
+        let name = "bulk.wait";
+        let stall_after = Duration::from_secs(stall_after_secs.into());
+        let got = self
+            .ask(name, || Ok(Call::WaitBulks(bulk_uuids, stall_after)))
+            .await;
+        answer(name, got, |r| match r {
+            Reply::BulkStatuses(l) => Ok(l.into_iter().map(status).collect()),
+            other => Err(other),
+        })
     }
 }
 

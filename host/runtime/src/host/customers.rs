@@ -1,61 +1,70 @@
-//! `interface customers`: storefront customers through the Magento client, with the
-//! workflow's grants checked on every call.
+//! `interface customers`: storefront customers, with the workflow's grants checked on every
+//! call before it reaches the gateway.
 
 use std::sync::Arc;
 
-use mageflow_magento::MagentoClient;
 use wasmtime::component::{HasSelf, Linker};
 
+use crate::gateway::{Call, Gateway, Reply};
 use crate::generated::mageflow::workflow::customers;
 use crate::generated::mageflow::workflow::types::{
     Customer, CustomerPage, MagentoError, NewCustomer, Patch, SearchCriteria,
 };
 use crate::grants::{Grant, Grants};
-use crate::host::types::{self as convert, convert_error, denied};
+use crate::host::types::{self as convert, answer, ask};
 
 /// Host state of `interface customers`.
 #[derive(Debug)]
 pub(crate) struct CustomersHost {
-    pub(crate) client: Arc<MagentoClient>,
+    pub(crate) gateway: Arc<dyn Gateway>,
     pub(crate) grants: Grants,
 }
 
 type Answer<T> = wasmtime::Result<Result<T, MagentoError>>;
 
 impl CustomersHost {
-    fn allow(&self, grant: Grant, call: &str) -> Result<(), MagentoError> {
-        self.grants.check(grant, call).map_err(denied)
+    async fn ask(
+        &self,
+        grant: Grant,
+        name: &str,
+        call: impl FnOnce() -> Result<Call, MagentoError>,
+    ) -> Result<Reply, MagentoError> {
+        ask(&*self.gateway, self.grants.check(grant, name), call).await
+    }
+}
+
+fn one(reply: Reply) -> Result<Customer, Reply> {
+    match reply {
+        Reply::Customer(c) => Ok(convert::customer(*c)),
+        other => Err(other),
     }
 }
 
 impl customers::Host for CustomersHost {
     #[tracing::instrument(name = "customers.search", skip_all)]
     async fn search(&mut self, criteria: SearchCriteria) -> Answer<CustomerPage> {
-        Ok(async {
-            self.allow(Grant::CustomersRead, "customers.search")?;
-            self.client
-                .search_customers(&convert::criteria(criteria))
-                .await
-                .map(|page| CustomerPage {
-                    total_count: page.total_count,
-                    items: page.items.into_iter().map(convert::customer).collect(),
-                })
-                .map_err(convert_error)
-        }
-        .await)
+        let name = "customers.search";
+        let got = self
+            .ask(Grant::CustomersRead, name, || {
+                Ok(Call::SearchCustomers(convert::criteria(criteria)))
+            })
+            .await;
+        answer(name, got, |r| match r {
+            Reply::CustomerPage(page) => Ok(CustomerPage {
+                total_count: page.total_count,
+                items: page.items.into_iter().map(convert::customer).collect(),
+            }),
+            other => Err(other),
+        })
     }
 
     #[tracing::instrument(name = "customers.get", skip(self))]
     async fn get(&mut self, id: u64) -> Answer<Customer> {
-        Ok(async {
-            self.allow(Grant::CustomersRead, "customers.get")?;
-            self.client
-                .customer(id)
-                .await
-                .map(convert::customer)
-                .map_err(convert_error)
-        }
-        .await)
+        let name = "customers.get";
+        let got = self
+            .ask(Grant::CustomersRead, name, || Ok(Call::GetCustomer(id)))
+            .await;
+        answer(name, got, one)
     }
 
     #[tracing::instrument(name = "customers.find-by-email", skip_all)]
@@ -64,15 +73,16 @@ impl customers::Host for CustomersHost {
         email: String,
         website_id: Option<u32>,
     ) -> Answer<Option<Customer>> {
-        Ok(async {
-            self.allow(Grant::CustomersRead, "customers.find-by-email")?;
-            self.client
-                .find_customer_by_email(&email, website_id)
-                .await
-                .map(|c| c.map(convert::customer))
-                .map_err(convert_error)
-        }
-        .await)
+        let name = "customers.find-by-email";
+        let got = self
+            .ask(Grant::CustomersRead, name, || {
+                Ok(Call::FindCustomerByEmail(email, website_id))
+            })
+            .await;
+        answer(name, got, |r| match r {
+            Reply::MaybeCustomer(c) => Ok(c.map(|c| convert::customer(*c))),
+            other => Err(other),
+        })
     }
 
     #[tracing::instrument(name = "customers.create", skip_all)]
@@ -81,39 +91,40 @@ impl customers::Host for CustomersHost {
         customer: NewCustomer,
         password: Option<String>,
     ) -> Answer<Customer> {
-        Ok(async {
-            self.allow(Grant::CustomersWrite, "customers.create")?;
-            let new = convert::new_customer(customer, password)?;
-            self.client
-                .create_customer(&new)
-                .await
-                .map(convert::customer)
-                .map_err(convert_error)
-        }
-        .await)
+        let name = "customers.create";
+        let got = self
+            .ask(Grant::CustomersWrite, name, || {
+                Ok(Call::CreateCustomer(Box::new(convert::new_customer(
+                    customer, password,
+                )?)))
+            })
+            .await;
+        answer(name, got, one)
     }
 
     #[tracing::instrument(name = "customers.update", skip(self, patch))]
     async fn update(&mut self, id: u64, patch: Patch) -> Answer<Customer> {
-        Ok(async {
-            self.allow(Grant::CustomersWrite, "customers.update")?;
-            let patch = convert::patch(patch)?;
-            self.client
-                .update_customer(id, &patch)
-                .await
-                .map(convert::customer)
-                .map_err(convert_error)
-        }
-        .await)
+        let name = "customers.update";
+        let got = self
+            .ask(Grant::CustomersWrite, name, || {
+                Ok(Call::UpdateCustomer(id, convert::patch(patch)?))
+            })
+            .await;
+        answer(name, got, one)
     }
 
     #[tracing::instrument(name = "customers.delete", skip(self))]
     async fn delete(&mut self, id: u64) -> Answer<()> {
-        Ok(async {
-            self.allow(Grant::CustomersDelete, "customers.delete")?;
-            self.client.delete_customer(id).await.map_err(convert_error)
-        }
-        .await)
+        let name = "customers.delete";
+        let got = self
+            .ask(Grant::CustomersDelete, name, || {
+                Ok(Call::DeleteCustomer(id))
+            })
+            .await;
+        answer(name, got, |r| match r {
+            Reply::Done => Ok(()),
+            other => Err(other),
+        })
     }
 }
 

@@ -2,43 +2,41 @@
 
 use std::sync::Arc;
 
-use mageflow_magento::MagentoClient;
 use wasmtime::component::{HasSelf, Linker};
 
+use crate::gateway::{Call, Gateway, Reply};
 use crate::generated::mageflow::workflow::groups;
 use crate::generated::mageflow::workflow::types::{Group, MagentoError};
 use crate::grants::{Grant, Grants};
-use crate::host::types::{convert_error, denied};
+use crate::host::types::{answer, ask};
 
 /// Host state of `interface groups`.
 #[derive(Debug)]
 pub(crate) struct GroupsHost {
-    pub(crate) client: Arc<MagentoClient>,
+    pub(crate) gateway: Arc<dyn Gateway>,
     pub(crate) grants: Grants,
 }
 
 impl groups::Host for GroupsHost {
     #[tracing::instrument(name = "groups.list", skip_all)]
     async fn list(&mut self) -> wasmtime::Result<Result<Vec<Group>, MagentoError>> {
-        if !self.grants.has(Grant::CustomersRead) && !self.grants.has(Grant::CustomersWrite) {
-            return Ok(Err(denied(
-                "groups.list needs the customers:read grant, which this workflow does not have"
-                    .into(),
-            )));
-        }
-        Ok(self
-            .client
-            .customer_groups()
-            .await
-            .map(|list| {
-                list.into_iter()
-                    .map(|g| Group {
-                        id: g.id,
-                        code: g.code,
-                    })
-                    .collect()
-            })
-            .map_err(convert_error))
+        let name = "groups.list";
+        let allowed = if self.grants.has(Grant::CustomersWrite) {
+            Ok(())
+        } else {
+            self.grants.check(Grant::CustomersRead, name)
+        };
+        let got = ask(&*self.gateway, allowed, || Ok(Call::ListGroups)).await;
+        answer(name, got, |r| match r {
+            Reply::Groups(list) => Ok(list
+                .into_iter()
+                .map(|g| Group {
+                    id: g.id,
+                    code: g.code,
+                })
+                .collect()),
+            other => Err(other),
+        })
     }
 }
 

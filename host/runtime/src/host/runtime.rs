@@ -1,11 +1,12 @@
 //! `interface runtime`: the run's log, time, configuration and per-workflow state.
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
 
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::generated::mageflow::workflow::runtime::{self, Level};
+use crate::hooks::Clock;
 
 /// One line of a run's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,8 +18,9 @@ pub struct LogLine {
 }
 
 /// Host state of `interface runtime`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct RuntimeHost {
+    pub(crate) clock: Arc<dyn Clock>,
     pub(crate) log: Vec<LogLine>,
     pub(crate) config: BTreeMap<String, String>,
     pub(crate) state: BTreeMap<String, String>,
@@ -43,9 +45,7 @@ impl runtime::Host for RuntimeHost {
     }
 
     async fn now(&mut self) -> wasmtime::Result<u64> {
-        Ok(SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()))
+        Ok(self.clock.now().as_secs())
     }
 
     async fn config(&mut self, key: String) -> wasmtime::Result<Option<String>> {

@@ -4,6 +4,7 @@
 use mageflow_magento as mg;
 use serde_json::{Map, Value, json};
 
+use crate::gateway::{Call, Gateway, Reply};
 use crate::generated::mageflow::workflow::types as wit;
 
 /// Client error -> WIT error. Every case is something a plugin can act on; none traps.
@@ -35,47 +36,89 @@ pub(crate) fn convert_error(e: mg::Error) -> wit::MagentoError {
     }
 }
 
+/// One host call's way to Magento: the grant check (`allowed`, refused as `denied`), then the
+/// call built from the plugin's values (conversions may refuse them), then the gateway.
+pub(crate) async fn ask(
+    gateway: &dyn Gateway,
+    allowed: Result<(), String>,
+    call: impl FnOnce() -> Result<Call, wit::MagentoError>,
+) -> Result<Reply, wit::MagentoError> {
+    allowed.map_err(denied)?;
+    gateway.call(call()?).await.map_err(convert_error)
+}
+
+/// A gateway answered a call with the wrong shape of reply: a host fault, so the run stops.
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "the reply is consumed where it did not match"
+)]
+fn mismatch(call: &str, reply: Reply) -> wasmtime::Error {
+    wasmtime::Error::msg(format!(
+        "host fault: the gateway answered {call} with {reply:?}"
+    ))
+}
+
+/// The host's answer to a plugin: `shape` takes the reply it expects to a WIT value and hands
+/// any other reply back, which stops the run as a host fault. Magento errors go to the plugin.
+pub(crate) fn answer<T>(
+    call: &str,
+    got: Result<Reply, wit::MagentoError>,
+    shape: impl FnOnce(Reply) -> Result<T, Reply>,
+) -> wasmtime::Result<Result<T, wit::MagentoError>> {
+    match got {
+        Ok(reply) => shape(reply).map(Ok).map_err(|r| mismatch(call, r)),
+        Err(e) => Ok(Err(e)),
+    }
+}
+
 /// A `denied` error for a missing grant or policy.
 pub(crate) fn denied(reason: String) -> wit::MagentoError {
     wit::MagentoError::Denied(reason)
 }
 
-fn text(v: &Value, key: &str) -> String {
-    match v.get(key) {
-        Some(Value::String(s)) => s.clone(),
+/// Moves a field's text out of a JSON object (`""` when absent or null).
+fn take(m: &mut Map<String, Value>, key: &str) -> String {
+    match m.remove(key) {
+        Some(Value::String(s)) => s,
         Some(Value::Null) | None => String::new(),
         Some(other) => other.to_string(),
     }
 }
 
-fn address_from(v: &Value) -> wit::Address {
+fn address_from(v: Value) -> wit::Address {
+    let Value::Object(mut m) = v else {
+        return address_from(Value::Object(Map::new()));
+    };
     wit::Address {
-        id: v.get("id").and_then(Value::as_u64),
-        firstname: text(v, "firstname"),
-        lastname: text(v, "lastname"),
-        street: v
-            .get("street")
-            .and_then(Value::as_array)
-            .map(|l| {
-                l.iter()
-                    .map(|s| s.as_str().unwrap_or_default().to_owned())
-                    .collect()
-            })
-            .unwrap_or_default(),
-        city: text(v, "city"),
-        postcode: text(v, "postcode"),
-        country_id: text(v, "country_id"),
-        telephone: text(v, "telephone"),
-        region: v
-            .get("region")
-            .and_then(|r| r.get("region"))
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        default_billing: v
+        id: m.get("id").and_then(Value::as_u64),
+        firstname: take(&mut m, "firstname"),
+        lastname: take(&mut m, "lastname"),
+        street: match m.remove("street") {
+            Some(Value::Array(lines)) => lines
+                .into_iter()
+                .map(|s| match s {
+                    Value::String(s) => s,
+                    _ => String::new(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
+        city: take(&mut m, "city"),
+        postcode: take(&mut m, "postcode"),
+        country_id: take(&mut m, "country_id"),
+        telephone: take(&mut m, "telephone"),
+        region: match m.remove("region") {
+            Some(Value::Object(mut r)) => match r.remove("region") {
+                Some(Value::String(s)) => Some(s),
+                _ => None,
+            },
+            _ => None,
+        },
+        default_billing: m
             .get("default_billing")
             .and_then(Value::as_bool)
             .unwrap_or(false),
-        default_shipping: v
+        default_shipping: m
             .get("default_shipping")
             .and_then(Value::as_bool)
             .unwrap_or(false),
@@ -114,7 +157,7 @@ pub(crate) fn customer(c: mg::Customer) -> wit::Customer {
         store_id: c.store_id,
         created_at: c.created_at,
         updated_at: c.updated_at,
-        addresses: c.addresses.iter().map(address_from).collect(),
+        addresses: c.addresses.into_iter().map(address_from).collect(),
         custom_attributes: c
             .custom_attributes
             .into_iter()
@@ -126,7 +169,7 @@ pub(crate) fn customer(c: mg::Customer) -> wit::Customer {
                 },
             })
             .collect(),
-        extra_json: Value::Object(c.other).to_string(),
+        extra_json: serde_json::to_string(&c.other).unwrap_or_else(|_| "{}".into()),
     }
 }
 

@@ -1,5 +1,7 @@
 //! Test and benchmark guest: makes N host calls. Input `get ID N` calls `customers.get(ID)` N
 //! times; `now N` calls `runtime.now()` N times. The outcome reports how many calls were made.
+//! Input `clock` reports, as JSON, what the run sees of time and randomness: WASI's wall clock,
+//! `runtime.now`, WASI's monotonic clock across a short wait, and 16 random bytes.
 
 use mageflow_sdk::{Guest, Outcome, Trigger, customers, export_workflow, runtime};
 
@@ -10,6 +12,9 @@ impl Guest for Calls {
         let Trigger::Manual(input) = trigger else {
             return Err("manual input only".into());
         };
+        if input == "clock" {
+            return clock();
+        }
         let words: Vec<&str> = input.split_whitespace().collect();
         let made = match words.as_slice() {
             ["get", id, n] => {
@@ -40,6 +45,31 @@ impl Guest for Calls {
             output_json: None,
         })
     }
+}
+
+fn clock() -> Result<Outcome, String> {
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?;
+    let start = std::time::Instant::now();
+    let mut spin = 0u64;
+    for i in 0..10_000u64 {
+        spin = std::hint::black_box(spin.wrapping_add(i));
+    }
+    let elapsed = start.elapsed();
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| e.to_string())?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(Outcome {
+        summary: "clock".into(),
+        output_json: Some(format!(
+            "{{\"wall_secs\":{},\"wall_nanos\":{},\"runtime_now\":{},\"elapsed_nanos\":{},\"random\":\"{hex}\"}}",
+            wall.as_secs(),
+            wall.subsec_nanos(),
+            runtime::now(),
+            elapsed.as_nanos(),
+        )),
+    })
 }
 
 export_workflow!(Calls);

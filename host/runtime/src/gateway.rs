@@ -1,0 +1,202 @@
+//! Every Magento operation a plugin can cause, as data. A host call that reaches Magento
+//! becomes one [`Call`], sent through a [`Gateway`] and answered by one [`Reply`].
+//!
+//! [`MagentoClient`] is the gateway that talks to Magento. Because calls are plain values, a
+//! gateway can also answer them from elsewhere: the engine wraps the client to journal each
+//! answer and to replay it, or to turn writes into a plan (dry run); tests and benchmarks
+//! answer from memory. Grants are checked by the host before a call reaches any gateway.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use mageflow_magento::{
+    AdminUser, BulkReceipt, BulkStatus, Customer, Error, Group, MagentoClient, NewAdminUser,
+    NewCustomer, Patch, Role, SearchCriteria, SearchPage, Wait,
+};
+
+/// Operations per bulk request when the client submits bulk updates.
+const BULK_CHUNK: usize = 200;
+
+/// One Magento operation requested by a plugin (after its grants were checked).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Call {
+    /// One page of a customer search.
+    SearchCustomers(SearchCriteria),
+    /// One customer by id.
+    GetCustomer(u64),
+    /// The customer with this email, in this website when given.
+    FindCustomerByEmail(String, Option<u32>),
+    /// Create a customer (the password, when given, is inside).
+    CreateCustomer(Box<NewCustomer>),
+    /// PUT-merge a patch into a customer.
+    UpdateCustomer(u64, Patch),
+    /// Delete a customer.
+    DeleteCustomer(u64),
+    /// Every customer group.
+    ListGroups,
+    /// Every admin user matching the criteria (all pages).
+    SearchAdminUsers(SearchCriteria),
+    /// One admin user by id.
+    GetAdminUser(u64),
+    /// The admin user with this email.
+    FindAdminUserByEmail(String),
+    /// Create an admin user (the password is inside).
+    CreateAdminUser(Box<NewAdminUser>),
+    /// PUT-merge a patch into an admin user.
+    UpdateAdminUser(u64, Patch),
+    /// Set an admin user inactive.
+    DeactivateAdminUser(u64),
+    /// Delete an admin user.
+    DeleteAdminUser(u64),
+    /// Every admin role.
+    ListRoles,
+    /// Submit customer patches as asynchronous bulk updates.
+    SubmitBulkUpdates(Vec<(u64, Patch)>),
+    /// The status of one bulk.
+    BulkStatus(String),
+    /// Wait until every bulk is final; fail when nothing finishes for the duration.
+    WaitBulks(Vec<String>, Duration),
+}
+
+impl Call {
+    /// The WIT function that makes this call, e.g. `customers.get`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Call::SearchCustomers(_) => "customers.search",
+            Call::GetCustomer(_) => "customers.get",
+            Call::FindCustomerByEmail(..) => "customers.find-by-email",
+            Call::CreateCustomer(_) => "customers.create",
+            Call::UpdateCustomer(..) => "customers.update",
+            Call::DeleteCustomer(_) => "customers.delete",
+            Call::ListGroups => "groups.list",
+            Call::SearchAdminUsers(_) => "admin-users.search",
+            Call::GetAdminUser(_) => "admin-users.get",
+            Call::FindAdminUserByEmail(_) => "admin-users.find-by-email",
+            Call::CreateAdminUser(_) => "admin-users.create",
+            Call::UpdateAdminUser(..) => "admin-users.update",
+            Call::DeactivateAdminUser(_) => "admin-users.deactivate",
+            Call::DeleteAdminUser(_) => "admin-users.delete",
+            Call::ListRoles => "admin-users.roles",
+            Call::SubmitBulkUpdates(_) => "bulk.submit-updates",
+            Call::BulkStatus(_) => "bulk.status",
+            Call::WaitBulks(..) => "bulk.wait",
+        }
+    }
+
+    /// Whether the call changes Magento (a dry run plans these instead of sending them).
+    pub fn writes(&self) -> bool {
+        matches!(
+            self,
+            Call::CreateCustomer(_)
+                | Call::UpdateCustomer(..)
+                | Call::DeleteCustomer(_)
+                | Call::CreateAdminUser(_)
+                | Call::UpdateAdminUser(..)
+                | Call::DeactivateAdminUser(_)
+                | Call::DeleteAdminUser(_)
+                | Call::SubmitBulkUpdates(_)
+        )
+    }
+}
+
+/// The answer to a [`Call`]. Each call has exactly one reply shape; the host treats any other
+/// shape as a broken gateway and stops the run.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Reply {
+    /// A page of customers.
+    CustomerPage(SearchPage<Customer>),
+    /// One customer.
+    Customer(Box<Customer>),
+    /// A customer, or none.
+    MaybeCustomer(Option<Box<Customer>>),
+    /// Customer groups.
+    Groups(Vec<Group>),
+    /// Admin users.
+    AdminUsers(Vec<AdminUser>),
+    /// One admin user.
+    AdminUser(Box<AdminUser>),
+    /// An admin user, or none.
+    MaybeAdminUser(Option<Box<AdminUser>>),
+    /// Admin roles.
+    Roles(Vec<Role>),
+    /// Bulk receipts.
+    Receipts(Vec<BulkReceipt>),
+    /// One bulk status.
+    BulkStatus(BulkStatus),
+    /// Several bulk statuses.
+    BulkStatuses(Vec<BulkStatus>),
+    /// Done, nothing to report (deletes).
+    Done,
+}
+
+/// A gateway's answer in flight.
+pub type Pending<'a> = Pin<Box<dyn Future<Output = Result<Reply, Error>> + Send + 'a>>;
+
+/// Something that answers Magento calls: Magento itself through [`MagentoClient`], or a
+/// wrapper that journals, replays or plans.
+pub trait Gateway: Send + Sync + std::fmt::Debug {
+    /// Answers one call.
+    fn call(&self, call: Call) -> Pending<'_>;
+}
+
+impl Gateway for MagentoClient {
+    fn call(&self, call: Call) -> Pending<'_> {
+        Box::pin(async move {
+            Ok(match call {
+                Call::SearchCustomers(c) => Reply::CustomerPage(self.search_customers(&c).await?),
+                Call::GetCustomer(id) => Reply::Customer(Box::new(self.customer(id).await?)),
+                Call::FindCustomerByEmail(email, website) => Reply::MaybeCustomer(
+                    self.find_customer_by_email(&email, website)
+                        .await?
+                        .map(Box::new),
+                ),
+                Call::CreateCustomer(new) => {
+                    Reply::Customer(Box::new(self.create_customer(&new).await?))
+                }
+                Call::UpdateCustomer(id, patch) => {
+                    Reply::Customer(Box::new(self.update_customer(id, &patch).await?))
+                }
+                Call::DeleteCustomer(id) => {
+                    self.delete_customer(id).await?;
+                    Reply::Done
+                }
+                Call::ListGroups => Reply::Groups(self.customer_groups().await?),
+                Call::SearchAdminUsers(c) => {
+                    Reply::AdminUsers(self.admin_users(c).collect().await?)
+                }
+                Call::GetAdminUser(id) => Reply::AdminUser(Box::new(self.admin_user(id).await?)),
+                Call::FindAdminUserByEmail(email) => Reply::MaybeAdminUser(
+                    self.find_admin_user_by_email(&email).await?.map(Box::new),
+                ),
+                Call::CreateAdminUser(new) => {
+                    Reply::AdminUser(Box::new(self.create_admin_user(&new).await?))
+                }
+                Call::UpdateAdminUser(id, patch) => {
+                    Reply::AdminUser(Box::new(self.update_admin_user(id, &patch).await?))
+                }
+                Call::DeactivateAdminUser(id) => {
+                    Reply::AdminUser(Box::new(self.deactivate_admin_user(id).await?))
+                }
+                Call::DeleteAdminUser(id) => {
+                    self.delete_admin_user(id).await?;
+                    Reply::Done
+                }
+                Call::ListRoles => Reply::Roles(self.roles().await?),
+                Call::SubmitBulkUpdates(updates) => {
+                    Reply::Receipts(self.bulk_update_customers(&updates, BULK_CHUNK).await?)
+                }
+                Call::BulkStatus(uuid) => Reply::BulkStatus(self.bulk_status(&uuid).await?),
+                Call::WaitBulks(uuids, stall_after) => {
+                    let wait = Wait {
+                        stall_after,
+                        ..Wait::default()
+                    };
+                    Reply::BulkStatuses(self.wait_bulks(&uuids, &wait, |_, _| {}).await?)
+                }
+            })
+        })
+    }
+}
