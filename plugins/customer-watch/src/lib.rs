@@ -49,14 +49,8 @@ impl Guest for Watch {
         let mut flagged = 0;
         for c in &changed {
             if is_disposable(&c.email, &domains) && !already_flagged(c) {
-                let mut p = mageflow_sdk::patch();
-                p.custom_attributes.push(
-                    mageflow_sdk::bindings::mageflow::workflow::types::CustomAttribute {
-                        code: "flagged_disposable".into(),
-                        value: "1".into(),
-                    },
-                );
-                customers::update(c.id, &p).map_err(err)?;
+                let flag = mageflow_sdk::patch().custom_attribute("flagged_disposable", "1");
+                customers::update(c.id, &flag).map_err(err)?;
                 info(&format!("flagged customer {} <{}>", c.id, c.email));
                 flagged += 1;
             }
@@ -73,6 +67,27 @@ export_workflow!(Watch);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mageflow_sdk::testing::{Fake, customer};
+
+    #[test]
+    fn flags_disposable_customers_once() {
+        let fake = Fake::new()
+            .with_customer(customer(1, "ok@example.com"))
+            .with_customer(customer(2, "temp@mailinator.com"))
+            .with_config("disposable_domains", "mailinator.com");
+        let (out, fake) = fake.run(|| Watch::run(Trigger::Manual("[1, 2]".into())));
+        assert_eq!(out.unwrap().summary, "flagged 1 of 2 changed customers");
+        assert!(already_flagged(fake.customer(2).unwrap()));
+        assert!(!already_flagged(fake.customer(1).unwrap()));
+        // A poll delivering the flagged customer again changes nothing.
+        let again = fake.customer(2).unwrap().clone();
+        let (out, fake) = fake.run(|| Watch::run(Trigger::Poll(vec![again])));
+        assert_eq!(out.unwrap().summary, "flagged 0 of 1 changed customers");
+        assert_eq!(
+            fake.calls(),
+            ["customers.get", "customers.get", "customers.update"]
+        );
+    }
 
     #[test]
     fn disposable_domains_match_exactly() {

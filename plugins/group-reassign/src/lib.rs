@@ -137,6 +137,58 @@ export_workflow!(Reassign);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mageflow_sdk::testing::{Fake, customer};
+
+    fn shop(n: u64) -> Fake {
+        (1..=n).fold(Fake::new(), |f, i| {
+            let mut c = customer(i, &format!("c{i}@example.com"));
+            c.group_id = if i % 3 == 0 { 3 } else { 1 };
+            f.with_customer(c)
+        })
+    }
+
+    #[test]
+    fn moves_every_match_in_bulk_after_approval() {
+        // 600 customers: 400 in group 1 over two search pages (300 + 100), two bulks of 200.
+        let fake = shop(600).deciding(Decision::Approved("dave".into()));
+        let (out, fake) =
+            fake.run(|| Reassign::run(Trigger::Manual(r#"{"from_group":1,"to_group":2}"#.into())));
+        assert_eq!(
+            out.unwrap().summary,
+            "moved 400 customers from group 1 to group 2"
+        );
+        assert!(fake.customers().all(|c| c.group_id != 1));
+        assert_eq!(fake.customers().filter(|c| c.group_id == 3).count(), 200);
+        let approval = &fake.approvals()[0];
+        assert_eq!(approval.title, "Move 400 customers from group 1 to group 2");
+        assert!(
+            approval.summary.ends_with("and 395 more"),
+            "{}",
+            approval.summary
+        );
+        assert_eq!(
+            fake.calls(),
+            [
+                "customers.search",
+                "customers.search",
+                "approvals.request",
+                "bulk.submit-updates",
+                "bulk.wait"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_rejection_moves_nobody() {
+        let fake = shop(6).deciding(Decision::Rejected(("erin".into(), "wrong group".into())));
+        let (out, fake) =
+            fake.run(|| Reassign::run(Trigger::Manual(r#"{"from_group":1,"to_group":2}"#.into())));
+        assert_eq!(
+            out.unwrap().summary,
+            "not moved: rejected by erin (wrong group)"
+        );
+        assert_eq!(fake.customers().filter(|c| c.group_id == 1).count(), 4);
+    }
 
     #[test]
     fn reads_the_move() {

@@ -81,6 +81,41 @@ export_workflow!(Offboard);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mageflow_sdk::testing::{Fake, admin_user};
+
+    const INPUT: &str = r#"{"email":"leaver@example.com","reason":"left the company"}"#;
+
+    #[test]
+    fn deactivates_only_after_approval() {
+        let fake = Fake::new()
+            .with_admin_user(admin_user(4, "leaver", "leaver@example.com"))
+            .deciding(Decision::Approved("alice".into()));
+        let (out, fake) = fake.run(|| Offboard::run(Trigger::Manual(INPUT.into())));
+        assert_eq!(out.unwrap().summary, "deactivated admin user leaver");
+        assert!(!fake.admin_user(4).unwrap().is_active);
+        assert_eq!(fake.approvals()[0].title, "Deactivate admin user leaver");
+        assert!(fake.approvals()[0].summary.ends_with("left the company"));
+        assert_eq!(fake.log(), ["deactivated leaver (approved by alice)"]);
+    }
+
+    #[test]
+    fn a_rejection_keeps_the_user_and_no_decision_is_an_error() {
+        let user = admin_user(4, "leaver", "leaver@example.com");
+        let fake = Fake::new()
+            .with_admin_user(user.clone())
+            .deciding(Decision::Rejected(("bob".into(), "still needed".into())));
+        let (out, fake) = fake.run(|| Offboard::run(Trigger::Manual(INPUT.into())));
+        assert_eq!(
+            out.unwrap().summary,
+            "kept leaver active: rejected by bob (still needed)"
+        );
+        assert!(fake.admin_user(4).unwrap().is_active);
+        assert!(!fake.calls().contains(&"admin-users.deactivate"));
+        let (out, _) = Fake::new()
+            .with_admin_user(user)
+            .run(|| Offboard::run(Trigger::Manual(INPUT.into())));
+        assert!(out.unwrap_err().contains("needs a decision"));
+    }
 
     #[test]
     fn needs_an_email() {

@@ -151,6 +151,75 @@ export_workflow!(Onboard);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mageflow_sdk::testing::{Fake, customer};
+
+    fn manual(json: &str) -> Trigger {
+        Trigger::Manual(json.into())
+    }
+
+    #[test]
+    fn creates_into_a_plain_group_without_asking() {
+        let (out, fake) = Fake::new().run(|| {
+            Onboard::run(manual(
+                r#"{"email":"new@example.com","firstname":"N","lastname":"Ew","group":"Retailer"}"#,
+            ))
+        });
+        assert_eq!(
+            out.unwrap().summary,
+            "created customer 1 <new@example.com> in group 3"
+        );
+        assert!(fake.approvals().is_empty());
+        assert_eq!(fake.customer(1).unwrap().group_id, 3);
+    }
+
+    #[test]
+    fn a_privileged_group_needs_approval_and_a_rejection_creates_nothing() {
+        let input =
+            r#"{"email":"vip@example.com","firstname":"V","lastname":"Ip","group":"Wholesale"}"#;
+        let (out, fake) = Fake::new()
+            .deciding(Decision::Rejected((
+                "carol".into(),
+                "not a reseller".into(),
+            )))
+            .run(|| Onboard::run(manual(input)));
+        assert_eq!(
+            out.unwrap_err(),
+            "onboarding vip@example.com was rejected by carol: not a reseller"
+        );
+        assert_eq!(
+            fake.approvals()[0].title,
+            "Onboard vip@example.com into Wholesale"
+        );
+        assert_eq!(fake.customers().count(), 0);
+        let (out, fake) = Fake::new()
+            .deciding(Decision::Approved("carol".into()))
+            .run(|| Onboard::run(manual(input)));
+        assert!(out.is_ok());
+        assert_eq!(fake.customer(1).unwrap().group_id, 2);
+    }
+
+    #[test]
+    fn an_existing_customer_or_an_unknown_group_is_reported() {
+        let fake = Fake::new().with_customer(customer(5, "old@example.com"));
+        let (out, fake) = fake.run(|| {
+            Onboard::run(manual(
+                r#"{"email":"OLD@example.com","firstname":"O","lastname":"Ld"}"#,
+            ))
+        });
+        assert_eq!(
+            out.unwrap().summary,
+            "OLD@example.com already exists as customer 5"
+        );
+        let (out, _) = fake.run(|| {
+            Onboard::run(manual(
+                r#"{"email":"x@example.com","firstname":"X","lastname":"Y","group":"Gold"}"#,
+            ))
+        });
+        assert_eq!(
+            out.unwrap_err(),
+            "no customer group \"Gold\"; the groups are NOT LOGGED IN, General, Wholesale, Retailer"
+        );
+    }
 
     #[test]
     fn reads_manual_and_webhook_inputs() {

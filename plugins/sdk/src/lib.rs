@@ -14,6 +14,10 @@
 //! }
 //! export_workflow!(Hello);
 //! ```
+//!
+//! The host calls (`customers::get`, `bulk::submit_updates`, ...) are the WIT imports when
+//! compiled to wasm. Compiled natively, for a plugin's own `cargo test`, they are answered by
+//! the in-memory [`testing::Fake`], so a plugin's whole `run` can be tested without wasm.
 
 #[doc(hidden)]
 #[allow(
@@ -33,12 +37,18 @@ pub mod bindings {
     });
 }
 
+mod imports;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
+
 pub use bindings::mageflow::workflow::types::{
-    Address, AdminUser, Condition, Customer, CustomerPage, FieldValue, Filter, MagentoError,
-    NewCustomer, Outcome, Patch, SearchCriteria, SortOrder, Trigger,
+    Address, AdminUser, BulkOperation, BulkReceipt, BulkStatus, Condition, CustomAttribute,
+    Customer, CustomerPage, FieldValue, Filter, Group, MagentoError, NewAdminUser, NewCustomer,
+    OperationStatus, Outcome, Patch, Refusal, Role, SearchCriteria, SortOrder, Trigger,
+    WebhookEvent,
 };
-pub use bindings::mageflow::workflow::{admin_users, approvals, bulk, customers, groups, runtime};
 pub use bindings::{Guest, export_workflow};
+pub use imports::{admin_users, approvals, bulk, customers, groups, runtime};
 
 /// Builds a [`SearchCriteria`]: `search().filter("group_id", Condition::Eq, "1").page_size(50)`.
 pub fn search() -> SearchCriteria {
@@ -92,6 +102,15 @@ impl Patch {
         self.set.push(FieldValue {
             field: field.into(),
             value_json: value_json.into(),
+        });
+        self
+    }
+
+    /// Sets a custom attribute (Magento's `{attribute_code, value}`).
+    pub fn custom_attribute(mut self, code: &str, value: &str) -> Self {
+        self.custom_attributes.push(CustomAttribute {
+            code: code.into(),
+            value: value.into(),
         });
         self
     }
