@@ -253,7 +253,9 @@ async fn host_calls_counts_what_it_makes() {
     );
 }
 
-fn clock_report(report: RunReport) -> serde_json::Value {
+/// What the host-calls guest saw of time and randomness in one run.
+async fn clock_report(runtime: &Runtime, opts: &RunOptions) -> serde_json::Value {
+    let report = run(runtime, guests::HOST_CALLS, "customers:read", "clock", opts).await;
     let outcome = report.outcome.expect("ran").expect("ok");
     serde_json::from_str(&outcome.output_json.expect("clock output")).expect("JSON")
 }
@@ -269,67 +271,22 @@ async fn time_and_randomness_come_from_the_run_hooks() {
         },
         ..options(&server, Limits::default())
     };
-    let first = clock_report(
-        run(
-            runtime,
-            guests::HOST_CALLS,
-            "customers:read",
-            "clock",
-            &pinned(7),
-        )
-        .await,
-    );
+    let first = clock_report(runtime, &pinned(7)).await;
     // WASI's wall clock, runtime.now and the monotonic clock all read the hook's clock.
     assert_eq!(first["wall_secs"], 1_700_000_000);
     assert_eq!(first["wall_nanos"], 500);
     assert_eq!(first["runtime_now"], 1_700_000_000);
     assert_eq!(first["elapsed_nanos"], 0);
     // The same seed gives the same bytes (a replay sees what the first run saw) ...
-    let again = clock_report(
-        run(
-            runtime,
-            guests::HOST_CALLS,
-            "customers:read",
-            "clock",
-            &pinned(7),
-        )
-        .await,
-    );
+    let again = clock_report(runtime, &pinned(7)).await;
     assert_eq!(first, again);
     // ... and another seed other bytes.
-    let other = clock_report(
-        run(
-            runtime,
-            guests::HOST_CALLS,
-            "customers:read",
-            "clock",
-            &pinned(8),
-        )
-        .await,
-    );
+    let other = clock_report(runtime, &pinned(8)).await;
     assert_ne!(first["random"], other["random"]);
     // By default: the system clock and a fresh seed per run.
     let live = options(&server, Limits::default());
-    let a = clock_report(
-        run(
-            runtime,
-            guests::HOST_CALLS,
-            "customers:read",
-            "clock",
-            &live,
-        )
-        .await,
-    );
-    let b = clock_report(
-        run(
-            runtime,
-            guests::HOST_CALLS,
-            "customers:read",
-            "clock",
-            &live,
-        )
-        .await,
-    );
+    let a = clock_report(runtime, &live).await;
+    let b = clock_report(runtime, &live).await;
     let system = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
