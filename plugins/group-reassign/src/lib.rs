@@ -6,8 +6,8 @@
 use mageflow_sdk::approvals::Decision;
 use mageflow_sdk::bindings::mageflow::workflow::types::OperationStatus;
 use mageflow_sdk::{
-    Condition, Customer, Guest, Outcome, Trigger, bulk, export_workflow, for_each_customer_page,
-    info, patch, request_approval, search,
+    Condition, Guest, Outcome, Trigger, bulk, customer_pages, export_workflow, info, patch,
+    request_approval, search,
 };
 use serde_json::Value;
 
@@ -65,10 +65,9 @@ impl Guest for Reassign {
             criteria = criteria.filter("website_id", Condition::Eq, &w.to_string());
         }
         let mut found: Vec<(u64, String)> = Vec::new();
-        for_each_customer_page(&criteria, |page: Vec<Customer>| {
-            found.extend(page.into_iter().map(|c| (c.id, c.email)))
-        })
-        .map_err(err)?;
+        for page in customer_pages(&criteria) {
+            found.extend(page.map_err(err)?.into_iter().map(|c| (c.id, c.email)));
+        }
         if found.is_empty() {
             return Ok(Outcome {
                 summary: format!("no customer is in group {}", m.from),

@@ -116,29 +116,52 @@ impl Patch {
     }
 }
 
-/// Reads every customer matching `criteria`, page by page (300 a page), calling `each` per page.
-pub fn for_each_customer_page(
-    criteria: &SearchCriteria,
-    mut each: impl FnMut(Vec<Customer>),
-) -> Result<u64, MagentoError> {
-    let mut page = 1;
-    let size = criteria.page_size.unwrap_or(300);
-    let mut seen = 0u64;
-    loop {
-        let mut c = criteria.clone();
-        c.page_size = Some(size);
-        c.current_page = Some(page);
-        let got = customers::search(&c)?;
+/// Every customer matching `criteria`, page by page: `for page in customer_pages(&c) { ... }`.
+/// Pages hold up to `criteria.page_size` customers (300 when unset); iteration stops after the
+/// last match, and after the first error (which it yields).
+pub fn customer_pages(criteria: &SearchCriteria) -> CustomerPages {
+    let mut criteria = criteria.clone();
+    criteria.page_size = Some(criteria.page_size.unwrap_or(300).clamp(1, 300));
+    CustomerPages {
+        criteria,
+        page: 1,
+        seen: 0,
+        done: false,
+    }
+}
+
+/// The iterator of [`customer_pages`].
+#[derive(Debug, Clone)]
+pub struct CustomerPages {
+    criteria: SearchCriteria,
+    page: u32,
+    seen: u64,
+    done: bool,
+}
+
+impl Iterator for CustomerPages {
+    type Item = Result<Vec<Customer>, MagentoError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        self.criteria.current_page = Some(self.page);
+        let got = match customers::search(&self.criteria) {
+            Ok(got) => got,
+            Err(e) => {
+                self.done = true;
+                return Some(Err(e));
+            }
+        };
         let n = got.items.len() as u64;
-        if n == 0 {
-            return Ok(seen);
-        }
-        seen += n;
-        each(got.items);
-        if seen >= got.total_count || n < u64::from(size) {
-            return Ok(seen);
-        }
-        page += 1;
+        self.seen += n;
+        self.page += 1;
+        // Stop at the total, at an empty page, or at a short page (never loop on a page past
+        // the end, which old Magento answers with the last page again).
+        let size = u64::from(self.criteria.page_size.unwrap_or(300));
+        self.done = n == 0 || self.seen >= got.total_count || n < size;
+        (n > 0).then_some(Ok(got.items))
     }
 }
 

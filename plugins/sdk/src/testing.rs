@@ -896,6 +896,23 @@ mod tests {
     }
 
     #[test]
+    fn customer_pages_walk_every_match_once() {
+        let fake = (1..=7u64).fold(Fake::new(), |f, i| {
+            f.with_customer(customer(i, &format!("c{i}@example.com")))
+        });
+        let (pages, fake) = fake.run(|| {
+            crate::customer_pages(&search().page_size(3))
+                .map(|p| p.map(|p| p.len()))
+                .collect::<Result<Vec<_>, _>>()
+        });
+        assert_eq!(pages.unwrap(), [3, 3, 1]);
+        assert_eq!(fake.calls().len(), 3, "no page past the end");
+        let (none, _) =
+            fake.run(|| crate::customer_pages(&search().filter("id", Condition::Gt, "99")).count());
+        assert_eq!(none, 0);
+    }
+
+    #[test]
     fn like_and_dates() {
         assert!(like("Ada@Example.com", "%@example.com"));
         assert!(like("abc", "a_c"));
