@@ -172,9 +172,9 @@ pub(crate) async fn run(args: PluginArgs) -> anyhow::Result<()> {
             }
             let client = Arc::new(MagentoClient::new(conn.connection()?)?);
             let decision = match (approve, reject) {
-                (Some(by), _) => Some(Preset::Approve(by)),
-                (None, Some(why)) => Some(Preset::Reject("cli".into(), why)),
-                (None, None) => None,
+                (Some(by), _) => Preset::Approve(by),
+                (None, Some(why)) => Preset::Reject("cli".into(), why),
+                (None, None) => Preset::Undecided,
             };
             let loaded = runtime.load(&plugin.display().to_string(), &read(&plugin)?, grants)?;
             let limits = Limits {
@@ -186,7 +186,7 @@ pub(crate) async fn run(args: PluginArgs) -> anyhow::Result<()> {
                     &Trigger::Manual(input),
                     &RunOptions {
                         limits,
-                        decision,
+                        approver: Arc::new(decision),
                         config: values,
                         ..RunOptions::new(client)
                     },

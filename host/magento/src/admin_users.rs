@@ -2,6 +2,7 @@
 //! Magento: a no-route 404 becomes [`Error::AdminUsersApiMissing`]).
 
 use reqwest::Method;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::client::{MagentoClient, Repeat};
@@ -12,7 +13,7 @@ use crate::patch::Patch;
 use crate::types::{AdminUser, Role, SearchPage};
 
 /// An admin user to create.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewAdminUser {
     /// Login name.
     pub username: String,
@@ -22,7 +23,9 @@ pub struct NewAdminUser {
     pub lastname: String,
     /// Email.
     pub email: String,
-    /// Password (Magento_User rules: 7+ characters, letters and digits).
+    /// Password (Magento_User rules: 7+ characters, letters and digits). Never serialized
+    /// (journals and digests leave it out).
+    #[serde(skip_serializing, default)]
     pub password: String,
     /// Role; must exist.
     pub role_id: u32,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use reqwest::Method;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::client::{MagentoClient, Repeat};
@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::patch::Patch;
 
 /// What Magento answers (202) for a bulk submission.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BulkReceipt {
     /// The bulk to poll.
     pub bulk_uuid: String,
@@ -29,7 +29,7 @@ pub struct BulkReceipt {
 }
 
 /// A submitted item's scheduling outcome.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestItem {
     /// Position in the submission.
     pub id: u64,
@@ -41,7 +41,7 @@ pub struct RequestItem {
 }
 
 /// An operation's status (`Magento\Framework\Bulk\OperationInterface`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OpStatus {
     /// 1: applied.
     Complete,
@@ -68,7 +68,7 @@ impl OpStatus {
 }
 
 /// One operation in a bulk status.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Operation {
     /// Position in its submission.
     pub index: u64,
@@ -79,7 +79,7 @@ pub struct Operation {
 }
 
 /// `/V1/bulk/{uuid}/status`, read.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BulkStatus {
     /// The bulk uuid.
     pub uuid: String,

@@ -4,10 +4,12 @@
 
 use std::fmt::Write as _;
 
+use serde::{Deserialize, Serialize};
+
 use crate::oauth::percent;
 
 /// A `condition_type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Condition {
     /// `=`.
     Eq,
@@ -91,7 +93,7 @@ impl Condition {
 }
 
 /// One filter.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Filter {
     /// Attribute name (`email`, `group_id`, `updated_at`, ...).
     pub field: String,
@@ -136,7 +138,7 @@ impl Filter {
 }
 
 /// Sort direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Direction {
     /// Ascending.
     Asc,
@@ -145,7 +147,7 @@ pub enum Direction {
 }
 
 /// A search, as Magento's `searchCriteria`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SearchCriteria {
     /// Filter groups: OR inside a group, AND across groups.
     pub groups: Vec<Vec<Filter>>,

@@ -2,6 +2,7 @@
 //! retry only after looking the customer up), PUT-merge update, delete, groups, websites, stores.
 
 use reqwest::Method;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::client::{MagentoClient, Repeat};
@@ -13,7 +14,7 @@ use crate::patch::Patch;
 use crate::types::{Customer, Group, SearchPage, StoreView, Website};
 
 /// A customer to create.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct NewCustomer {
     /// Email (required).
     pub email: String,
@@ -25,7 +26,9 @@ pub struct NewCustomer {
     pub website_id: Option<u32>,
     /// Group; Magento's default group (1, General) when absent.
     pub group_id: Option<u32>,
-    /// Password; without one Magento mails a link to set it.
+    /// Password; without one Magento mails a link to set it. Never serialized (journals and
+    /// digests leave it out).
+    #[serde(skip_serializing, default)]
     pub password: Option<String>,
     /// Any other customer fields (`dob`, `gender`, `addresses`, `custom_attributes`, ...).
     pub extra: Map<String, Value>,

@@ -6,7 +6,7 @@ use serde_json::Value;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// An error answer from Magento: status, message template and parameters, as Magento sent them.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Refusal {
     /// HTTP method of the request.
     pub method: String,

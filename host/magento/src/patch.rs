@@ -5,6 +5,7 @@
 //! Magento deletes every stored address a submitted list leaves out, so a careless list (or
 //! n8n's `addresses: []`) wipes them.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
@@ -13,7 +14,7 @@ use crate::error::{Error, Result};
 const READ_ONLY: &[&str] = &["id", "created_at", "updated_at", "created_in"];
 
 /// A set of field changes.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Patch {
     fields: Map<String, Value>,
     custom_attributes: Vec<(String, Value)>,

@@ -123,7 +123,7 @@ pub struct Role {
 }
 
 /// One page of search results.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchPage<T> {
     /// The page's records.
     pub items: Vec<T>,

@@ -28,7 +28,7 @@ impl Gateway for Memory {
         Box::pin(async move {
             match call {
                 Call::GetCustomer(_) => Ok(Reply::Customer(Box::new(self.0.clone()))),
-                other => Err(mageflow_magento::Error::Invalid {
+                other => Err(mageflow_runtime::Failure::Invalid {
                     field: "call".into(),
                     message: format!("{} is not in memory", other.name()),
                 }),

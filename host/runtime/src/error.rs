@@ -34,6 +34,9 @@ pub enum Error {
     /// The plugin trapped (a panic, an unreachable, a bad access).
     #[error("the plugin trapped: {0}")]
     Trap(String),
+    /// The run stopped to wait for an approval; it resumes by replay once decided.
+    #[error("the run is waiting for approval {0:?}")]
+    Suspended(String),
     /// The host could not set the run up.
     #[error("host error: {0}")]
     Host(String),

@@ -1,5 +1,7 @@
 //! Every Magento operation a plugin can cause, as data. A host call that reaches Magento
-//! becomes one [`Call`], sent through a [`Gateway`] and answered by one [`Reply`].
+//! becomes one [`Call`], sent through a [`Gateway`] and answered by one [`Reply`] or one
+//! [`Failure`]. Replies and failures serialize, so a journal can store and replay them; a call
+//! serializes (passwords left out) so a journal can store its digest.
 //!
 //! [`MagentoClient`] is the gateway that talks to Magento. Because calls are plain values, a
 //! gateway can also answer them from elsewhere: the engine wraps the client to journal each
@@ -12,14 +14,15 @@ use std::time::Duration;
 
 use mageflow_magento::{
     AdminUser, BulkReceipt, BulkStatus, Customer, Error, Group, MagentoClient, NewAdminUser,
-    NewCustomer, Patch, Role, SearchCriteria, SearchPage, Wait,
+    NewCustomer, Patch, Refusal, Role, SearchCriteria, SearchPage, Wait,
 };
+use serde::{Deserialize, Serialize};
 
 /// Operations per bulk request when the client submits bulk updates.
 const BULK_CHUNK: usize = 200;
 
 /// One Magento operation requested by a plugin (after its grants were checked).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub enum Call {
     /// One page of a customer search.
@@ -103,7 +106,7 @@ impl Call {
 
 /// The answer to a [`Call`]. Each call has exactly one reply shape; the host treats any other
 /// shape as a broken gateway and stops the run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Reply {
     /// A page of customers.
@@ -132,8 +135,41 @@ pub enum Reply {
     Done,
 }
 
+/// Why a call did not do what was asked, as data a journal can keep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[non_exhaustive]
+pub enum Failure {
+    /// Magento refused the request (its status, template and parameters kept whole).
+    #[error("{0}")]
+    Refused(Box<Refusal>),
+    /// A check made before sending failed (password rules, unknown website or role, ...).
+    #[error("{field}: {message}")]
+    Invalid {
+        /// What was checked.
+        field: String,
+        /// Why it failed.
+        message: String,
+    },
+    /// The workflow's policy does not allow the call (the reason is named).
+    #[error("{0}")]
+    Denied(String),
+    /// Magento could not be reached or kept failing, or the client met another fault.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        match e {
+            Error::Refused(r) => Failure::Refused(r),
+            Error::Invalid { field, message } => Failure::Invalid { field, message },
+            other => Failure::Unavailable(other.to_string()),
+        }
+    }
+}
+
 /// A gateway's answer in flight.
-pub type Pending<'a> = Pin<Box<dyn Future<Output = Result<Reply, Error>> + Send + 'a>>;
+pub type Pending<'a> = Pin<Box<dyn Future<Output = Result<Reply, Failure>> + Send + 'a>>;
 
 /// Something that answers Magento calls: Magento itself through [`MagentoClient`], or a
 /// wrapper that journals, replays or plans.
@@ -144,59 +180,59 @@ pub trait Gateway: Send + Sync + std::fmt::Debug {
 
 impl Gateway for MagentoClient {
     fn call(&self, call: Call) -> Pending<'_> {
-        Box::pin(async move {
-            Ok(match call {
-                Call::SearchCustomers(c) => Reply::CustomerPage(self.search_customers(&c).await?),
-                Call::GetCustomer(id) => Reply::Customer(Box::new(self.customer(id).await?)),
-                Call::FindCustomerByEmail(email, website) => Reply::MaybeCustomer(
-                    self.find_customer_by_email(&email, website)
-                        .await?
-                        .map(Box::new),
-                ),
-                Call::CreateCustomer(new) => {
-                    Reply::Customer(Box::new(self.create_customer(&new).await?))
-                }
-                Call::UpdateCustomer(id, patch) => {
-                    Reply::Customer(Box::new(self.update_customer(id, &patch).await?))
-                }
-                Call::DeleteCustomer(id) => {
-                    self.delete_customer(id).await?;
-                    Reply::Done
-                }
-                Call::ListGroups => Reply::Groups(self.customer_groups().await?),
-                Call::SearchAdminUsers(c) => {
-                    Reply::AdminUsers(self.admin_users(c).collect().await?)
-                }
-                Call::GetAdminUser(id) => Reply::AdminUser(Box::new(self.admin_user(id).await?)),
-                Call::FindAdminUserByEmail(email) => Reply::MaybeAdminUser(
-                    self.find_admin_user_by_email(&email).await?.map(Box::new),
-                ),
-                Call::CreateAdminUser(new) => {
-                    Reply::AdminUser(Box::new(self.create_admin_user(&new).await?))
-                }
-                Call::UpdateAdminUser(id, patch) => {
-                    Reply::AdminUser(Box::new(self.update_admin_user(id, &patch).await?))
-                }
-                Call::DeactivateAdminUser(id) => {
-                    Reply::AdminUser(Box::new(self.deactivate_admin_user(id).await?))
-                }
-                Call::DeleteAdminUser(id) => {
-                    self.delete_admin_user(id).await?;
-                    Reply::Done
-                }
-                Call::ListRoles => Reply::Roles(self.roles().await?),
-                Call::SubmitBulkUpdates(updates) => {
-                    Reply::Receipts(self.bulk_update_customers(&updates, BULK_CHUNK).await?)
-                }
-                Call::BulkStatus(uuid) => Reply::BulkStatus(self.bulk_status(&uuid).await?),
-                Call::WaitBulks(uuids, stall_after) => {
-                    let wait = Wait {
-                        stall_after,
-                        ..Wait::default()
-                    };
-                    Reply::BulkStatuses(self.wait_bulks(&uuids, &wait, |_, _| {}).await?)
-                }
-            })
-        })
+        Box::pin(async move { carry_out(self, call).await.map_err(Failure::from) })
     }
+}
+
+/// How the client carries out each call.
+async fn carry_out(client: &MagentoClient, call: Call) -> Result<Reply, Error> {
+    Ok(match call {
+        Call::SearchCustomers(c) => Reply::CustomerPage(client.search_customers(&c).await?),
+        Call::GetCustomer(id) => Reply::Customer(Box::new(client.customer(id).await?)),
+        Call::FindCustomerByEmail(email, website) => Reply::MaybeCustomer(
+            client
+                .find_customer_by_email(&email, website)
+                .await?
+                .map(Box::new),
+        ),
+        Call::CreateCustomer(new) => Reply::Customer(Box::new(client.create_customer(&new).await?)),
+        Call::UpdateCustomer(id, patch) => {
+            Reply::Customer(Box::new(client.update_customer(id, &patch).await?))
+        }
+        Call::DeleteCustomer(id) => {
+            client.delete_customer(id).await?;
+            Reply::Done
+        }
+        Call::ListGroups => Reply::Groups(client.customer_groups().await?),
+        Call::SearchAdminUsers(c) => Reply::AdminUsers(client.admin_users(c).collect().await?),
+        Call::GetAdminUser(id) => Reply::AdminUser(Box::new(client.admin_user(id).await?)),
+        Call::FindAdminUserByEmail(email) => {
+            Reply::MaybeAdminUser(client.find_admin_user_by_email(&email).await?.map(Box::new))
+        }
+        Call::CreateAdminUser(new) => {
+            Reply::AdminUser(Box::new(client.create_admin_user(&new).await?))
+        }
+        Call::UpdateAdminUser(id, patch) => {
+            Reply::AdminUser(Box::new(client.update_admin_user(id, &patch).await?))
+        }
+        Call::DeactivateAdminUser(id) => {
+            Reply::AdminUser(Box::new(client.deactivate_admin_user(id).await?))
+        }
+        Call::DeleteAdminUser(id) => {
+            client.delete_admin_user(id).await?;
+            Reply::Done
+        }
+        Call::ListRoles => Reply::Roles(client.roles().await?),
+        Call::SubmitBulkUpdates(updates) => {
+            Reply::Receipts(client.bulk_update_customers(&updates, BULK_CHUNK).await?)
+        }
+        Call::BulkStatus(uuid) => Reply::BulkStatus(client.bulk_status(&uuid).await?),
+        Call::WaitBulks(uuids, stall_after) => {
+            let wait = Wait {
+                stall_after,
+                ..Wait::default()
+            };
+            Reply::BulkStatuses(client.wait_bulks(&uuids, &wait, |_, _| {}).await?)
+        }
+    })
 }

@@ -30,14 +30,15 @@ mod hooks;
 mod host;
 mod linker;
 mod plugin;
+mod policy;
 mod state;
 
 pub use error::{Error, Result};
-pub use gateway::{Call, Gateway, Pending, Reply};
+pub use gateway::{Call, Failure, Gateway, Pending, Reply};
 pub use generated::mageflow::workflow::types::{Outcome, Trigger, WebhookEvent};
 pub use grants::{Grant, Grants, INTERFACES, ImportCheck, check_import};
 pub use hooks::{Clock, FixedClock, Hooks, SystemClock};
-pub use host::approvals::Preset;
+pub use host::approvals::{ApprovalAsk, Approver, Preset, Verdict};
 pub use host::runtime::LogLine;
 pub use plugin::{
     CacheStats, Inspection, Limits, MAX_MEMORY, Plugin, RunOptions, RunReport, Runtime,

@@ -2,7 +2,7 @@
 //! per run with wall-time (epoch) and memory limits, WASI with no files, no network and no
 //! environment, and stdout/stderr captured into the run's log.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,11 +24,12 @@ use crate::generated::{Workflow, WorkflowPre};
 use crate::grants::{Grant, Grants, ImportCheck, check_import};
 use crate::hooks::Hooks;
 use crate::host::admin_users::AdminUsersHost;
-use crate::host::approvals::{ApprovalsHost, Preset};
+use crate::host::approvals::{ApprovalsHost, Approver, Preset, Suspended};
 use crate::host::bulk::BulkHost;
 use crate::host::customers::CustomersHost;
 use crate::host::groups::GroupsHost;
 use crate::host::runtime::{LogLine, RuntimeHost};
+use crate::policy::Gate;
 use crate::state::HostState;
 
 /// How often the epoch ticks; wall-time limits are counted in these ticks.
@@ -291,8 +292,10 @@ pub struct RunOptions {
     pub gateway: Arc<dyn Gateway>,
     /// Limits for this run.
     pub limits: Limits,
-    /// The decision `approvals.request` answers with (until durable approvals land).
-    pub decision: Option<Preset>,
+    /// Who answers `approvals.request`.
+    pub approver: Arc<dyn Approver>,
+    /// Calls that need an approval granted earlier in the run (`customers.delete`, ...).
+    pub gated: BTreeSet<String>,
     /// The workflow's `[config]` values.
     pub config: BTreeMap<String, String>,
     /// The run's clock and random seed.
@@ -300,13 +303,14 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
-    /// Options with default limits, no preset decision, no config, the system clock and a
-    /// fresh random seed.
+    /// Options with default limits, no approver (requests are refused, naming how to
+    /// decide), no gated calls, no config, the system clock and a fresh random seed.
     pub fn new(gateway: Arc<dyn Gateway>) -> RunOptions {
         RunOptions {
             gateway,
             limits: Limits::default(),
-            decision: None,
+            approver: Arc::new(Preset::Undecided),
+            gated: BTreeSet::new(),
             config: BTreeMap::new(),
             hooks: Hooks::default(),
         }
@@ -354,7 +358,17 @@ impl Plugin {
             .allow_ip_name_lookup(false);
         opts.hooks.install(&mut wasi);
         let wasi = wasi.build();
-        let gateway = &opts.gateway;
+        let granted = Arc::new(AtomicBool::new(false));
+        let gateway: Arc<dyn Gateway> = if opts.gated.is_empty() {
+            opts.gateway.clone()
+        } else {
+            Arc::new(Gate {
+                inner: opts.gateway.clone(),
+                gated: opts.gated.clone(),
+                granted: granted.clone(),
+            })
+        };
+        let gateway = &gateway;
         let state = HostState {
             wasi,
             table: ResourceTable::new(),
@@ -380,7 +394,8 @@ impl Plugin {
             },
             approvals: ApprovalsHost {
                 grants: self.grants.clone(),
-                preset: opts.decision.clone(),
+                approver: opts.approver.clone(),
+                granted,
                 requested: Vec::new(),
             },
             runtime: RuntimeHost {
@@ -425,7 +440,10 @@ impl Plugin {
         bindings
             .call_run(store, trigger)
             .await
-            .map_err(|e| Error::Trap(format!("{e:#}")))
+            .map_err(|e| match e.downcast_ref::<Suspended>() {
+                Some(s) => Error::Suspended(s.title.clone()),
+                None => Error::Trap(format!("{e:#}")),
+            })
     }
 }
 

@@ -308,7 +308,7 @@ impl Gateway for Memory {
                 }
                 Call::GetCustomer(13) => Reply::Done,
                 Call::GetCustomer(id) => {
-                    return Err(mageflow_magento::Error::Invalid {
+                    return Err(mageflow_runtime::Failure::Invalid {
                         field: "id".into(),
                         message: format!("no customer {id} in memory"),
                     });

@@ -4,7 +4,9 @@
 use std::sync::{Arc, OnceLock};
 
 use mageflow_magento::{Auth, Connection, MagentoClient};
-use mageflow_runtime::{Grants, Preset, RunOptions, RunReport, Runtime, Trigger};
+use mageflow_runtime::{
+    ApprovalAsk, Approver, Grants, Preset, RunOptions, RunReport, Runtime, Trigger, Verdict,
+};
 use mageflow_test_artifacts as built;
 use magento_sim::{Server, SimConfig};
 use serde_json::json;
@@ -41,8 +43,18 @@ fn client(server: &Server) -> Arc<MagentoClient> {
 
 fn options(server: &Server, decision: Option<Preset>) -> RunOptions {
     RunOptions {
-        decision,
+        approver: Arc::new(decision.unwrap_or(Preset::Undecided)),
         ..RunOptions::new(client(server))
+    }
+}
+
+/// Decides nothing yet.
+#[derive(Debug)]
+struct Waiting;
+
+impl Approver for Waiting {
+    fn decide(&self, _index: u32, _ask: &ApprovalAsk) -> Verdict {
+        Verdict::Suspend
     }
 }
 
@@ -172,6 +184,69 @@ async fn offboard_admin_deactivates_after_approval() {
         "deactivated admin user leaver"
     );
     assert!(!server.sim.read().admin_users[&2].is_active);
+
+    // No decision yet: the run stops at the request (the engine resumes it by replay).
+    client
+        .update_admin_user(
+            2,
+            &mageflow_magento::Patch::new().set("is_active", json!(true)),
+        )
+        .await
+        .unwrap();
+    let waiting = RunOptions {
+        approver: Arc::new(Waiting),
+        ..options(&server, None)
+    };
+    let report = run(
+        runtime,
+        built::OFFBOARD_ADMIN,
+        "admin-users:write,approvals",
+        json!({"email": "leaver@example.com"}),
+        &waiting,
+    )
+    .await;
+    let err = report.outcome.expect_err("suspended");
+    assert!(
+        matches!(err, mageflow_runtime::Error::Suspended(_)),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "the run is waiting for approval \"Deactivate admin user leaver\""
+    );
+    assert!(
+        server.sim.read().admin_users[&2].is_active,
+        "nothing written"
+    );
+
+    // A gated call is refused unless an approval was granted earlier in the same run: echo
+    // never asks, so its customers.get is denied ...
+    let gated = RunOptions {
+        gated: ["customers.get".to_owned()].into(),
+        ..options(&server, approve())
+    };
+    let report = run(runtime, built::ECHO, "customers:read", json!(1), &gated).await;
+    let err = report.outcome.unwrap().unwrap_err();
+    assert!(
+        err.contains("customers.get needs an approval granted earlier in this run"),
+        "{err}"
+    );
+    // ... while offboard-admin asks first, so its gated deactivate goes through.
+    let gated_approved = RunOptions {
+        gated: ["admin-users.deactivate".to_owned()].into(),
+        ..options(&server, approve())
+    };
+    let report = run(
+        runtime,
+        built::OFFBOARD_ADMIN,
+        "admin-users:write,approvals",
+        json!({"email": "leaver@example.com"}),
+        &gated_approved,
+    )
+    .await;
+    assert!(report.outcome.unwrap().is_ok());
+    assert!(!server.sim.read().admin_users[&2].is_active);
+
     let none = run(
         runtime,
         built::OFFBOARD_ADMIN,

@@ -4,17 +4,17 @@
 use mageflow_magento as mg;
 use serde_json::{Map, Value, json};
 
-use crate::gateway::{Call, Gateway, Reply};
+use crate::gateway::{Call, Failure, Gateway, Reply};
 use crate::generated::mageflow::workflow::types as wit;
 
-/// Client error -> WIT error. Every case is something a plugin can act on; none traps.
+/// Gateway failure -> WIT error. Every case is something a plugin can act on; none traps.
 #[expect(
     clippy::needless_pass_by_value,
     reason = "taken by value to fit `map_err`"
 )]
-pub(crate) fn convert_error(e: mg::Error) -> wit::MagentoError {
+pub(crate) fn convert_error(e: Failure) -> wit::MagentoError {
     match &e {
-        mg::Error::Refused(r) => {
+        Failure::Refused(r) => {
             let refusal = wit::Refusal {
                 status: r.status,
                 message: r.rendered(),
@@ -31,7 +31,8 @@ pub(crate) fn convert_error(e: mg::Error) -> wit::MagentoError {
                 _ => wit::MagentoError::BadRequest(refusal),
             }
         }
-        mg::Error::Invalid { .. } => wit::MagentoError::Invalid(e.to_string()),
+        Failure::Invalid { .. } => wit::MagentoError::Invalid(e.to_string()),
+        Failure::Denied(why) => wit::MagentoError::Denied(why.clone()),
         _ => wit::MagentoError::Unavailable(e.to_string()),
     }
 }
