@@ -283,6 +283,24 @@ impl MagentoClient {
         .await
     }
 
+    /// The customer with this id, as Magento sent it (every field, untyped).
+    pub async fn customer_json(&self, id: u64) -> Result<Value> {
+        self.read(Method::GET, &format!("/V1/customers/{id}"), "", None)
+            .await
+    }
+
+    /// PUTs a whole customer object, one already read and patched (see [`Patch::merged`]):
+    /// the second half of a PUT-merge, for callers that need the stored object themselves.
+    pub async fn put_customer(&self, id: u64, customer: &Value) -> Result<Customer> {
+        self.read(
+            Method::PUT,
+            &format!("/V1/customers/{id}"),
+            "",
+            Some(&json!({ "customer": customer })),
+        )
+        .await
+    }
+
     /// Reads one customer and applies a patch to it, without sending anything: the object a
     /// PUT-merge or a bulk update sends.
     pub(crate) async fn read_and_patch(&self, id: u64, patch: &Patch) -> Result<Value> {

@@ -40,6 +40,11 @@ pub use grants::{Grant, Grants, INTERFACES, ImportCheck, check_import};
 pub use hooks::{Clock, FixedClock, Hooks, SystemClock};
 pub use host::approvals::{ApprovalAsk, Approver, Preset, Verdict};
 pub use host::runtime::LogLine;
+/// The `poll` trigger for these changed customers (as the client read them).
+pub fn poll_trigger(customers: Vec<mageflow_magento::Customer>) -> Trigger {
+    Trigger::Poll(customers.into_iter().map(host::types::customer).collect())
+}
+
 pub use plugin::{
     CacheStats, Inspection, Limits, MAX_MEMORY, Plugin, RunOptions, RunReport, Runtime,
 };

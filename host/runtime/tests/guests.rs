@@ -387,7 +387,7 @@ fn every_guest_has_a_test() {
         };
     }
     mageflow_test_artifacts::foreach_guest!(collect);
-    // The example plugins are tested in tests/plugins.rs.
+    // The example plugins are tested in tests/plugins.rs, UPDATE_EACH in host/engine.
     let tested = [
         "ALLOC_UNBOUNDED",
         "CUSTOMER_WATCH",
@@ -399,6 +399,7 @@ fn every_guest_has_a_test() {
         "ONBOARD_CUSTOMER",
         "TRAP",
         "UNGRANTED",
+        "UPDATE_EACH",
         "WASI_FILE",
         "WASI_SOCKET",
     ];

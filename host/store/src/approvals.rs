@@ -253,6 +253,23 @@ impl Store {
         }
     }
 
+    /// Replaces an approval's structured details (the engine attaches a dry run's plan).
+    pub fn set_approval_details(&self, id: u64, details_json: &str) -> Result<Approval> {
+        let key = id.to_be_bytes();
+        loop {
+            let old = self.approvals.get(key)?.ok_or(Error::NoApproval(id))?;
+            let mut a: Approval = decode(&old)?;
+            a.details_json = Some(details_json.to_owned());
+            if self
+                .approvals
+                .compare_and_swap(key, Some(old), Some(encode(&a)?))?
+                .is_ok()
+            {
+                return Ok(a);
+            }
+        }
+    }
+
     /// Settles a pending approval whose time ran out (as its expiry says). Answers whether it
     /// changed.
     pub fn expire(&self, id: u64, now: u64) -> Result<bool> {

@@ -59,6 +59,9 @@ pub struct AuditEntry {
     pub entity: String,
     /// Fields before and after (empty for creates and deletes where nothing was read).
     pub changes: Vec<FieldChange>,
+    /// A remark, e.g. that a write in doubt after a restart had landed already.
+    #[serde(default)]
+    pub note: Option<String>,
     /// Unix seconds.
     pub at: u64,
 }

@@ -1,0 +1,459 @@
+//! The engine: loaded workflows, queueing runs, executing and replaying them, and deciding
+//! approvals.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, RwLock};
+
+use mageflow_magento::MagentoClient;
+use mageflow_runtime::{Hooks, Plugin, RunOptions, Runtime};
+use mageflow_store::{Approval, ApprovalStatus, Decision, NewRun, Queued, Run, Status, Store};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::approvals::{StoreApprover, now_secs};
+use crate::error::{EngineError, Result};
+use crate::event::Event;
+use crate::journal::{JournalClock, Journaled};
+use crate::workflow::Workflow;
+
+/// A workflow ready to run: its definition, its plugin (compiled and pre-instantiated) and
+/// its Magento client.
+pub struct Loaded {
+    /// The definition.
+    pub def: Workflow,
+    /// SHA-256 of the plugin bytes (hex); new runs are pinned to it.
+    pub hash: String,
+    plugin: Plugin,
+    client: Arc<MagentoClient>,
+}
+
+impl std::fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Loaded")
+            .field("name", &self.def.name)
+            .field("hash", &self.hash)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The workflow engine.
+#[derive(Debug)]
+pub struct Engine {
+    store: Store,
+    runtime: Arc<Runtime>,
+    workflows: RwLock<BTreeMap<String, Arc<Loaded>>>,
+    /// Runs a worker is executing now: a run never executes twice at once.
+    active: Mutex<HashSet<u64>>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn fresh_seed() -> [u8; 32] {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut h = Sha256::new();
+    h.update(nanos.to_le_bytes());
+    h.update(std::process::id().to_le_bytes());
+    h.update(format!("{:p}", &nanos).as_bytes());
+    h.finalize().into()
+}
+
+/// How an attempt at a run ended.
+struct Ending {
+    status: Status,
+    summary: Option<String>,
+    output_json: Option<String>,
+    error: Option<String>,
+    log: Vec<(String, String)>,
+    plan: Vec<Value>,
+}
+
+impl Ending {
+    fn failed(error: String, log: Vec<(String, String)>, plan: Vec<Value>) -> Ending {
+        Ending {
+            status: Status::Failed,
+            summary: None,
+            output_json: None,
+            error: Some(error),
+            log,
+            plan,
+        }
+    }
+}
+
+/// Releases a run's place in the active set.
+struct Active<'a>(&'a Mutex<HashSet<u64>>, u64);
+
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.1);
+    }
+}
+
+impl Engine {
+    /// An engine over a store, running plugins on `runtime`.
+    pub fn new(store: Store, runtime: Arc<Runtime>) -> Engine {
+        Engine {
+            store,
+            runtime,
+            workflows: RwLock::default(),
+            active: Mutex::default(),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Loads a workflow: reads its plugin, keeps the bytes under their hash, compiles and
+    /// pre-instantiates it (refused when its imports exceed the grants).
+    pub fn add(&self, def: Workflow, client: Arc<MagentoClient>) -> Result<Arc<Loaded>> {
+        let bytes = std::fs::read(&def.plugin).map_err(|e| {
+            EngineError::Plugin(
+                def.plugin.display().to_string(),
+                format!("{e} (build the plugins with `cargo build -p mageflow-test-artifacts`)"),
+            )
+        })?;
+        self.add_bytes(def, &bytes, client)
+    }
+
+    /// [`Engine::add`] with the plugin's bytes at hand.
+    pub fn add_bytes(
+        &self,
+        def: Workflow,
+        bytes: &[u8],
+        client: Arc<MagentoClient>,
+    ) -> Result<Arc<Loaded>> {
+        let hash = hex(&Sha256::digest(bytes));
+        let plugin = self.runtime.load(&def.name, bytes, def.grants.clone())?;
+        self.store.put_plugin(&hash, bytes)?;
+        let loaded = Arc::new(Loaded {
+            def,
+            hash,
+            plugin,
+            client,
+        });
+        self.workflows
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(loaded.def.name.clone(), loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Every loaded workflow, by name.
+    pub fn workflows(&self) -> Vec<Arc<Loaded>> {
+        self.workflows
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// A loaded workflow.
+    pub fn workflow(&self, name: &str) -> Result<Arc<Loaded>> {
+        let all = self.workflows.read().unwrap_or_else(|e| e.into_inner());
+        all.get(name).cloned().ok_or_else(|| {
+            EngineError::UnknownWorkflow(
+                name.to_owned(),
+                all.keys().cloned().collect::<Vec<_>>().join(", "),
+            )
+        })
+    }
+
+    /// Queues runs of a workflow, one per event, in one transaction with the dedupe key and
+    /// the cursor move that produced them.
+    pub fn queue(
+        &self,
+        workflow: &str,
+        events: &[Event],
+        requester: &str,
+        dry_run: bool,
+        dedupe: Option<&str>,
+        cursor: Option<(&str, &Value)>,
+    ) -> Result<Queued> {
+        let loaded = self.workflow(workflow)?;
+        let now = now_secs();
+        let runs = events
+            .iter()
+            .map(|e| NewRun {
+                workflow: workflow.to_owned(),
+                plugin_hash: loaded.hash.clone(),
+                trigger: serde_json::to_value(e).unwrap_or(Value::Null),
+                requester: requester.to_owned(),
+                dry_run,
+                seed: fresh_seed(),
+                now,
+            })
+            .collect();
+        Ok(self.store.queue(runs, dedupe, cursor)?)
+    }
+
+    /// Queues one run.
+    pub fn start(
+        &self,
+        workflow: &str,
+        event: Event,
+        requester: &str,
+        dry_run: bool,
+    ) -> Result<Run> {
+        match self.queue(workflow, &[event], requester, dry_run, None, None)? {
+            Queued::Runs(mut runs) => Ok(runs.remove(0)),
+            Queued::Duplicate(id) => Ok(self.store.run(id)?),
+        }
+    }
+
+    /// Executes a run, or resumes it by replaying its journal. Returns the run as it stands
+    /// afterwards: ended, or awaiting an approval.
+    pub async fn execute(&self, id: u64) -> Result<Run> {
+        if !self
+            .active
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id)
+        {
+            return Ok(self.store.run(id)?);
+        }
+        let _active = Active(&self.active, id);
+        let run = self.store.run(id)?;
+        if run.status.is_final() {
+            return Ok(run);
+        }
+        let loaded = match self.workflow(&run.workflow) {
+            Ok(l) => l,
+            Err(e) => {
+                return self.finish(id, &Ending::failed(e.to_string(), Vec::new(), Vec::new()));
+            }
+        };
+        let pinned;
+        let plugin = if loaded.hash == run.plugin_hash {
+            &loaded.plugin
+        } else {
+            let bytes = self
+                .store
+                .plugin(&run.plugin_hash)?
+                .ok_or_else(|| EngineError::PinnedPluginMissing(id, run.plugin_hash.clone()))?;
+            pinned = self
+                .runtime
+                .load(&loaded.def.name, &bytes, loaded.def.grants.clone())?;
+            &pinned
+        };
+        let event: Event = serde_json::from_value(run.trigger.clone()).map_err(|e| {
+            mageflow_store::Error::Corrupt(format!("run {id} has an unreadable trigger: {e}"))
+        })?;
+        let approved_by = Arc::new(Mutex::new(None));
+        let gateway = Arc::new(Journaled {
+            store: self.store.clone(),
+            run: id,
+            workflow: run.workflow.clone(),
+            client: loaded.client.clone(),
+            dry_run: run.dry_run,
+            recorded: self.store.journal(id)?,
+            next: AtomicU64::new(0),
+            diverged: Mutex::new(None),
+            approved_by: approved_by.clone(),
+            plan: Mutex::new(Vec::new()),
+        });
+        let approver = Arc::new(StoreApprover {
+            store: self.store.clone(),
+            run: id,
+            workflow: run.workflow.clone(),
+            requester: run.requester.clone(),
+            policy: loaded.def.approvals.clone(),
+            dry_run: run.dry_run,
+            approved_by,
+            waiting: Mutex::new(None),
+        });
+        let opts = RunOptions {
+            gateway: gateway.clone(),
+            limits: loaded.def.limits.clone(),
+            approver: approver.clone(),
+            gated: loaded.def.require_approval.clone(),
+            config: loaded.def.config.clone(),
+            hooks: Hooks {
+                clock: Arc::new(JournalClock {
+                    store: self.store.clone(),
+                    run: id,
+                    recorded: self.store.clock_readings(id)?,
+                    next: AtomicU64::new(0),
+                }),
+                seed: Some(run.seed),
+            },
+        };
+        self.store.update_run(id, |r| {
+            r.status = Status::Running;
+            r.attempts += 1;
+            r.updated_at = now_secs();
+        })?;
+        let report = plugin.run(&event.trigger(), &opts).await;
+        let log: Vec<(String, String)> = report
+            .log
+            .into_iter()
+            .map(|l| (l.level.to_owned(), l.message))
+            .collect();
+        let plan = std::mem::take(&mut *gateway.plan.lock().unwrap_or_else(|e| e.into_inner()));
+        let waiting = *approver.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(why) = gateway.divergence() {
+            return self.finish(id, &Ending::failed(why, log, plan));
+        }
+        let end = match report.outcome {
+            Ok(Ok(outcome)) => Ending {
+                status: Status::Succeeded,
+                summary: Some(outcome.summary),
+                output_json: outcome.output_json,
+                error: None,
+                log,
+                plan,
+            },
+            Ok(Err(message)) => Ending::failed(message, log, plan),
+            Err(mageflow_runtime::Error::Suspended(title)) => {
+                let approval = waiting.unwrap_or(0);
+                if let Ok(a) = self.store.approval(approval)
+                    && a.details_json.is_none()
+                {
+                    self.attach_plan(&loaded, plugin, &event, &run, approval)
+                        .await;
+                }
+                Ending {
+                    status: Status::AwaitingApproval,
+                    summary: None,
+                    output_json: None,
+                    error: Some(format!("waiting for approval {approval}: {title}")),
+                    log,
+                    plan,
+                }
+            }
+            Err(e) => Ending::failed(e.to_string(), log, plan),
+        };
+        self.finish(id, &end)
+    }
+
+    fn finish(&self, id: u64, end: &Ending) -> Result<Run> {
+        let run = self.store.update_run(id, |r| {
+            r.status = end.status;
+            r.summary.clone_from(&end.summary);
+            r.output_json.clone_from(&end.output_json);
+            r.error.clone_from(&end.error);
+            r.log.clone_from(&end.log);
+            if !end.plan.is_empty() {
+                r.plan.clone_from(&end.plan);
+            }
+            r.updated_at = now_secs();
+        })?;
+        self.store.flush()?;
+        tracing::info!(run = id, workflow = %run.workflow, status = end.status.name(), "run ended or paused");
+        Ok(run)
+    }
+
+    /// Runs the same trigger as a dry run (reads live, writes planned, approvals granted) and
+    /// attaches the plan to the approval, so the approver sees what will change.
+    async fn attach_plan(
+        &self,
+        loaded: &Loaded,
+        plugin: &Plugin,
+        event: &Event,
+        run: &Run,
+        approval: u64,
+    ) {
+        let Ok(scratch) = Store::temporary() else {
+            return;
+        };
+        let gateway = Arc::new(Journaled {
+            store: scratch.clone(),
+            run: run.id,
+            workflow: run.workflow.clone(),
+            client: loaded.client.clone(),
+            dry_run: true,
+            recorded: Vec::new(),
+            next: AtomicU64::new(0),
+            diverged: Mutex::new(None),
+            approved_by: Arc::new(Mutex::new(None)),
+            plan: Mutex::new(Vec::new()),
+        });
+        let opts = RunOptions {
+            gateway: gateway.clone(),
+            limits: loaded.def.limits.clone(),
+            approver: Arc::new(StoreApprover {
+                store: scratch,
+                run: run.id,
+                workflow: run.workflow.clone(),
+                requester: run.requester.clone(),
+                policy: loaded.def.approvals.clone(),
+                dry_run: true,
+                approved_by: Arc::new(Mutex::new(None)),
+                waiting: Mutex::new(None),
+            }),
+            gated: loaded.def.require_approval.clone(),
+            config: loaded.def.config.clone(),
+            hooks: Hooks {
+                clock: Arc::new(mageflow_runtime::SystemClock),
+                seed: Some(run.seed),
+            },
+        };
+        let report = plugin.run(&event.trigger(), &opts).await;
+        let plan = std::mem::take(&mut *gateway.plan.lock().unwrap_or_else(|e| e.into_inner()));
+        if report.outcome.is_ok() && !plan.is_empty() {
+            let details = json!({ "plan": plan }).to_string();
+            if let Err(e) = self.store.set_approval_details(approval, &details) {
+                tracing::warn!(approval, error = %e, "the plan could not be attached");
+            }
+        }
+    }
+
+    /// Records a decision; when it settles the approval, the run resumes (by replay) before
+    /// this returns. Refusals (self-approval, late, repeated, not an approver) name why.
+    pub async fn decide(
+        &self,
+        approval: u64,
+        by: &str,
+        decision: &Decision,
+    ) -> Result<(Approval, Option<Run>)> {
+        let settled = self.store.decide(approval, by, decision, now_secs())?;
+        if settled.status == ApprovalStatus::Pending {
+            return Ok((settled, None));
+        }
+        let run = self.execute(settled.run).await?;
+        Ok((settled, Some(run)))
+    }
+
+    /// Settles approvals whose time ran out and resumes their runs.
+    pub async fn expire_due(&self) -> Result<Vec<Run>> {
+        let now = now_secs();
+        let mut resumed = Vec::new();
+        for a in self.store.approvals(Some(ApprovalStatus::Pending))? {
+            if self.store.expire(a.id, now)? {
+                resumed.push(self.execute(a.run).await?);
+            }
+        }
+        Ok(resumed)
+    }
+
+    /// After a restart: every run that was queued or running is executed again (replaying
+    /// what it had done), and every run whose approval was settled meanwhile resumes.
+    pub async fn recover(&self) -> Result<Vec<Run>> {
+        let mut out = Vec::new();
+        for run in self.store.runs(None)? {
+            let resume = match run.status {
+                Status::Queued | Status::Running => true,
+                Status::AwaitingApproval => self
+                    .store
+                    .approvals(None)?
+                    .iter()
+                    .any(|a| a.run == run.id && a.status != ApprovalStatus::Pending),
+                Status::Succeeded | Status::Failed => false,
+            };
+            if resume {
+                out.push(self.execute(run.id).await?);
+            }
+        }
+        Ok(out)
+    }
+}

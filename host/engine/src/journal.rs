@@ -1,0 +1,492 @@
+//! The journal between a run's host calls and Magento: every call is recorded with a digest
+//! of its arguments and its answer; on replay the recorded answer comes back and nothing is
+//! sent. A write's intent is made durable before the write is sent, so after a crash a write
+//! whose answer was lost is known to be in doubt, and is reconciled (looked up, re-applied
+//! only where it did not land), never blindly repeated. A dry run plans writes instead of
+//! sending them. The run's clock readings are journaled the same way.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use mageflow_magento::{Change, MagentoClient, Patch};
+use mageflow_runtime::{Call, Clock, Failure, Gateway, Pending, Reply};
+use mageflow_store::{AuditEntry, Entry, EntryState, FieldChange, Store};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// Operations per bulk request.
+const BULK_CHUNK: usize = 200;
+
+/// A run's journaled gateway.
+#[derive(Debug)]
+pub(crate) struct Journaled {
+    pub(crate) store: Store,
+    pub(crate) run: u64,
+    pub(crate) workflow: String,
+    pub(crate) client: Arc<MagentoClient>,
+    pub(crate) dry_run: bool,
+    /// What the journal held when the run (re)started.
+    pub(crate) recorded: Vec<Entry>,
+    pub(crate) next: AtomicU64,
+    /// Set at the first divergence; every later call is refused and the run fails with it.
+    pub(crate) diverged: Mutex<Option<String>>,
+    /// Who approved the run's writes, for the audit (set by the approver hook).
+    pub(crate) approved_by: Arc<Mutex<Option<String>>>,
+    /// A dry run's planned writes.
+    pub(crate) plan: Mutex<Vec<Value>>,
+}
+
+/// What a call's arguments digest to (passwords are never serialized).
+pub(crate) fn digest(call: &Call) -> String {
+    let bytes = serde_json::to_vec(call).unwrap_or_default();
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn stored(e: impl std::fmt::Display) -> Failure {
+    Failure::Unavailable(format!("the run's journal could not be written: {e}"))
+}
+
+impl Gateway for Journaled {
+    fn call(&self, call: Call) -> Pending<'_> {
+        Box::pin(self.answer(call))
+    }
+}
+
+impl Journaled {
+    async fn answer(&self, call: Call) -> Result<Reply, Failure> {
+        if let Some(why) = self
+            .diverged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        {
+            return Err(Failure::Unavailable(why));
+        }
+        let seq = self.next.fetch_add(1, Ordering::SeqCst);
+        let name = call.name();
+        let digest = digest(&call);
+        if let Some(entry) = self.recorded.get(seq as usize) {
+            if entry.call != name || entry.digest != digest {
+                let why = if entry.call == name {
+                    format!(
+                        "the plugin diverged from its recorded history at call {seq}: {name} was recorded with other arguments"
+                    )
+                } else {
+                    format!(
+                        "the plugin diverged from its recorded history at call {seq}: the journal has {}, the plugin now calls {name}",
+                        entry.call
+                    )
+                };
+                *self.diverged.lock().unwrap_or_else(|e| e.into_inner()) = Some(why.clone());
+                return Err(Failure::Unavailable(why));
+            }
+            if let EntryState::Done { result } = &entry.state {
+                return serde_json::from_value::<Result<Reply, Failure>>(result.clone()).map_err(
+                    |e| Failure::Unavailable(format!("journal entry {seq} is unreadable: {e}")),
+                )?;
+            }
+            // Recorded as intent only: the write may or may not have landed.
+            let result = self.reconcile(call).await;
+            self.done(seq, name, &digest, &result)?;
+            return result;
+        }
+        let result = if call.writes() && self.dry_run {
+            self.plan(call).await
+        } else if call.writes() {
+            self.store
+                .record(
+                    self.run,
+                    &Entry {
+                        seq,
+                        call: name.into(),
+                        digest: digest.clone(),
+                        state: EntryState::Intent,
+                    },
+                )
+                .map_err(stored)?;
+            self.store.flush().map_err(stored)?;
+            self.write(call, false).await
+        } else {
+            Gateway::call(&*self.client, call).await
+        };
+        self.done(seq, name, &digest, &result)?;
+        result
+    }
+
+    fn done(
+        &self,
+        seq: u64,
+        name: &str,
+        digest: &str,
+        result: &Result<Reply, Failure>,
+    ) -> Result<(), Failure> {
+        let result = serde_json::to_value(result).map_err(stored)?;
+        self.store
+            .record(
+                self.run,
+                &Entry {
+                    seq,
+                    call: name.into(),
+                    digest: digest.into(),
+                    state: EntryState::Done { result },
+                },
+            )
+            .map_err(stored)
+    }
+
+    /// The first divergence, if any.
+    pub(crate) fn divergence(&self) -> Option<String> {
+        self.diverged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn audit(&self, call: &str, entity: String, changes: Vec<FieldChange>, note: Option<&str>) {
+        let entry = AuditEntry {
+            run: self.run,
+            workflow: self.workflow.clone(),
+            approver: self
+                .approved_by
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+            call: call.into(),
+            entity,
+            changes,
+            note: note.map(str::to_owned),
+            at: now_secs(),
+        };
+        if let Err(e) = self.store.audit(&entry) {
+            tracing::error!(run = self.run, error = %e, "an audit entry could not be written");
+        }
+    }
+
+    /// A write whose answer was lost: look first, write only what did not land.
+    async fn reconcile(&self, call: Call) -> Result<Reply, Failure> {
+        if self.dry_run {
+            return self.plan(call).await;
+        }
+        tracing::info!(
+            run = self.run,
+            call = call.name(),
+            "reconciling a write in doubt"
+        );
+        self.write(call, true).await
+    }
+
+    /// Sends a write with its audit entry. `in_doubt`: the write may have landed already, so
+    /// each kind is checked first and sent only if it did not.
+    async fn write(&self, call: Call, in_doubt: bool) -> Result<Reply, Failure> {
+        let landed = "reconciled after a restart: the write had landed before";
+        let name = call.name();
+        match call {
+            Call::UpdateCustomer(id, patch) => {
+                let before = self.client.customer_json(id).await?;
+                let changes = changes(&patch, &before, id)?;
+                if changes.is_empty() && in_doubt {
+                    self.audit(name, format!("customer {id}"), Vec::new(), Some(landed));
+                    return Ok(Reply::Customer(Box::new(customer(before)?)));
+                }
+                let merged = patch.apply(before, id)?;
+                let saved = self.client.put_customer(id, &merged).await?;
+                self.audit(name, format!("customer {id}"), changes, None);
+                Ok(Reply::Customer(Box::new(saved)))
+            }
+            Call::CreateCustomer(new) => {
+                if in_doubt
+                    && let Some(found) = self
+                        .client
+                        .find_customer_by_email(&new.email, new.website_id)
+                        .await?
+                {
+                    self.audit(
+                        name,
+                        format!("customer {}", found.id),
+                        Vec::new(),
+                        Some(landed),
+                    );
+                    return Ok(Reply::Customer(Box::new(found)));
+                }
+                let created = self.client.create_customer(&new).await?;
+                let changes = vec![FieldChange {
+                    field: "email".into(),
+                    before: Value::Null,
+                    after: json!(created.email),
+                }];
+                self.audit(name, format!("customer {}", created.id), changes, None);
+                Ok(Reply::Customer(Box::new(created)))
+            }
+            Call::DeleteCustomer(id) => {
+                if in_doubt && is_gone(self.client.customer(id).await)? {
+                    self.audit(name, format!("customer {id}"), Vec::new(), Some(landed));
+                    return Ok(Reply::Done);
+                }
+                self.client.delete_customer(id).await?;
+                self.audit(name, format!("customer {id}"), Vec::new(), None);
+                Ok(Reply::Done)
+            }
+            Call::SubmitBulkUpdates(updates) => {
+                let mut objects = Vec::with_capacity(updates.len());
+                for (id, patch) in &updates {
+                    let before = self.client.customer_json(*id).await?;
+                    let changes = changes(patch, &before, *id)?;
+                    if changes.is_empty() && in_doubt {
+                        continue;
+                    }
+                    objects.push(patch.apply(before, *id)?);
+                    self.audit(name, format!("customer {id}"), changes, None);
+                }
+                if objects.is_empty() {
+                    return Ok(Reply::Receipts(Vec::new()));
+                }
+                Ok(Reply::Receipts(
+                    self.client
+                        .submit_customer_objects(objects, BULK_CHUNK)
+                        .await?,
+                ))
+            }
+            Call::DeactivateAdminUser(id) => {
+                let before = self.client.admin_user(id).await?;
+                if in_doubt && !before.is_active {
+                    self.audit(name, format!("admin user {id}"), Vec::new(), Some(landed));
+                    return Ok(Reply::AdminUser(Box::new(before)));
+                }
+                let after = self.client.deactivate_admin_user(id).await?;
+                let changes = vec![FieldChange {
+                    field: "is_active".into(),
+                    before: json!(before.is_active),
+                    after: json!(after.is_active),
+                }];
+                self.audit(name, format!("admin user {id}"), changes, None);
+                Ok(Reply::AdminUser(Box::new(after)))
+            }
+            Call::UpdateAdminUser(id, patch) => {
+                let before = self.client.admin_user(id).await?;
+                let before_json = serde_json::to_value(&before).map_err(stored)?;
+                let changes = changes(&patch, &before_json, id)?;
+                if changes.is_empty() && in_doubt {
+                    self.audit(name, format!("admin user {id}"), Vec::new(), Some(landed));
+                    return Ok(Reply::AdminUser(Box::new(before)));
+                }
+                let after = self.client.update_admin_user(id, &patch).await?;
+                self.audit(name, format!("admin user {id}"), changes, None);
+                Ok(Reply::AdminUser(Box::new(after)))
+            }
+            Call::CreateAdminUser(new) => {
+                if in_doubt
+                    && let Some(found) = self.client.find_admin_user_by_email(&new.email).await?
+                {
+                    self.audit(
+                        name,
+                        format!("admin user {}", found.id),
+                        Vec::new(),
+                        Some(landed),
+                    );
+                    return Ok(Reply::AdminUser(Box::new(found)));
+                }
+                let created = self.client.create_admin_user(&new).await?;
+                let changes = vec![FieldChange {
+                    field: "username".into(),
+                    before: Value::Null,
+                    after: json!(created.username),
+                }];
+                self.audit(name, format!("admin user {}", created.id), changes, None);
+                Ok(Reply::AdminUser(Box::new(created)))
+            }
+            Call::DeleteAdminUser(id) => {
+                if in_doubt && is_gone(self.client.admin_user(id).await)? {
+                    self.audit(name, format!("admin user {id}"), Vec::new(), Some(landed));
+                    return Ok(Reply::Done);
+                }
+                self.client.delete_admin_user(id).await?;
+                self.audit(name, format!("admin user {id}"), Vec::new(), None);
+                Ok(Reply::Done)
+            }
+            read => Gateway::call(&*self.client, read).await,
+        }
+    }
+
+    /// A dry run's write: read what is stored, record the change as a plan, answer as if it
+    /// had been written.
+    async fn plan(&self, call: Call) -> Result<Reply, Failure> {
+        let name = call.name();
+        let mut entries = Vec::new();
+        let reply = match call {
+            Call::UpdateCustomer(id, patch) => {
+                let before = self.client.customer_json(id).await?;
+                entries.push(planned(
+                    name,
+                    format!("customer {id}"),
+                    changes(&patch, &before, id)?,
+                ));
+                Reply::Customer(Box::new(customer(patch.apply(before, id)?)?))
+            }
+            Call::SubmitBulkUpdates(updates) => {
+                for (id, patch) in &updates {
+                    let before = self.client.customer_json(*id).await?;
+                    entries.push(planned(
+                        name,
+                        format!("customer {id}"),
+                        changes(patch, &before, *id)?,
+                    ));
+                }
+                Reply::Receipts(Vec::new())
+            }
+            Call::CreateCustomer(new) => {
+                entries.push(planned(
+                    name,
+                    format!("new customer {}", new.email),
+                    vec![FieldChange {
+                        field: "email".into(),
+                        before: Value::Null,
+                        after: json!(new.email),
+                    }],
+                ));
+                let mut c = customer(json!({
+                    "id": 0, "email": new.email, "firstname": new.firstname,
+                    "lastname": new.lastname, "website_id": new.website_id.unwrap_or(1),
+                    "group_id": new.group_id.unwrap_or(1),
+                }))?;
+                c.id = 0;
+                Reply::Customer(Box::new(c))
+            }
+            Call::DeleteCustomer(id) => {
+                entries.push(planned(name, format!("customer {id}"), Vec::new()));
+                Reply::Done
+            }
+            Call::DeactivateAdminUser(id) => {
+                let mut user = self.client.admin_user(id).await?;
+                entries.push(planned(
+                    name,
+                    format!("admin user {id}"),
+                    vec![FieldChange {
+                        field: "is_active".into(),
+                        before: json!(user.is_active),
+                        after: json!(false),
+                    }],
+                ));
+                user.is_active = false;
+                Reply::AdminUser(Box::new(user))
+            }
+            Call::UpdateAdminUser(id, patch) => {
+                let user = self.client.admin_user(id).await?;
+                let before = serde_json::to_value(&user).map_err(stored)?;
+                entries.push(planned(
+                    name,
+                    format!("admin user {id}"),
+                    changes(&patch, &before, id)?,
+                ));
+                Reply::AdminUser(Box::new(user))
+            }
+            Call::CreateAdminUser(new) => {
+                entries.push(planned(
+                    name,
+                    format!("new admin user {}", new.username),
+                    Vec::new(),
+                ));
+                Reply::AdminUser(Box::new(mageflow_magento::AdminUser {
+                    id: 0,
+                    username: new.username.clone(),
+                    firstname: new.firstname.clone(),
+                    lastname: new.lastname.clone(),
+                    email: new.email.clone(),
+                    is_active: true,
+                    role_id: new.role_id,
+                    other: serde_json::Map::new(),
+                }))
+            }
+            Call::DeleteAdminUser(id) => {
+                entries.push(planned(name, format!("admin user {id}"), Vec::new()));
+                Reply::Done
+            }
+            read => return Gateway::call(&*self.client, read).await,
+        };
+        self.plan
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(entries);
+        Ok(reply)
+    }
+}
+
+fn planned(call: &str, entity: String, changes: Vec<FieldChange>) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert("call".into(), json!(call));
+    m.insert("entity".into(), Value::String(entity));
+    m.insert(
+        "changes".into(),
+        Value::Array(changes.into_iter().map(|c| json!(c)).collect()),
+    );
+    Value::Object(m)
+}
+
+fn changes(patch: &Patch, before: &Value, id: u64) -> Result<Vec<FieldChange>, Failure> {
+    Ok(patch
+        .changes(before, id)?
+        .into_iter()
+        .map(
+            |Change {
+                 field,
+                 before,
+                 after,
+             }| FieldChange {
+                field,
+                before,
+                after,
+            },
+        )
+        .collect())
+}
+
+fn customer(v: Value) -> Result<mageflow_magento::Customer, Failure> {
+    serde_json::from_value(v)
+        .map_err(|e| Failure::Unavailable(format!("unexpected customer JSON: {e}")))
+}
+
+/// Whether a lookup says the entity no longer exists.
+fn is_gone<T>(found: mageflow_magento::Result<T>) -> Result<bool, Failure> {
+    match found {
+        Ok(_) => Ok(false),
+        Err(e) if e.status() == Some(404) => Ok(true),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The run's clock: readings come back from the journal on replay, live ones are recorded.
+#[derive(Debug)]
+pub(crate) struct JournalClock {
+    pub(crate) store: Store,
+    pub(crate) run: u64,
+    pub(crate) recorded: Vec<u128>,
+    pub(crate) next: AtomicU64,
+}
+
+impl Clock for JournalClock {
+    fn now(&self) -> Duration {
+        let seq = self.next.fetch_add(1, Ordering::SeqCst);
+        let nanos = match self.recorded.get(seq as usize) {
+            Some(n) => *n,
+            None => {
+                let live = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos());
+                if let Err(e) = self.store.record_clock(self.run, seq, live) {
+                    tracing::error!(run = self.run, error = %e, "a clock reading could not be journaled");
+                }
+                live
+            }
+        };
+        Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+    }
+}

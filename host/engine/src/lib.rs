@@ -1,0 +1,22 @@
+//! mageflow's workflow engine: runs that are written before they start, journaled host calls
+//! replayed after a crash or an approval, approvals that suspend a run with nothing left in
+//! memory, dry runs that plan writes, and an audit entry for every Magento write.
+//!
+//! A run goes `queued` -> `running` -> `succeeded` | `failed`, or stops at `awaiting-approval`
+//! until someone decides; then it is replayed from the start: recorded answers come back
+//! without touching Magento, the decision is returned, and the plugin carries on live.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod approvals;
+mod engine;
+mod error;
+mod event;
+mod journal;
+pub mod workflow;
+
+pub use engine::{Engine, Loaded};
+pub use error::{EngineError, Result};
+pub use event::Event;
+pub use workflow::{Workflow, WorkflowError};

@@ -1,0 +1,699 @@
+//! `workflows/<name>.toml`: what a workflow runs, when, with which grants, limits, approval
+//! policy, configuration and Magento connection. Unknown keys and bad values are refused with
+//! the file, the line and the fix.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use mageflow_runtime::{Grants, Limits, MAX_MEMORY};
+use mageflow_store::Expiry;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A workflow file that could not be used, with where and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}:{line}: {message}")]
+pub struct WorkflowError {
+    /// The file.
+    pub file: String,
+    /// 1-based line (0 when the whole file is at fault).
+    pub line: usize,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+/// A parsed, checked workflow.
+#[derive(Debug, Clone)]
+pub struct Workflow {
+    /// Its name (the file's stem unless `name` says otherwise).
+    pub name: String,
+    /// The plugin component, resolved against the file's directory.
+    pub plugin: PathBuf,
+    /// What it may do.
+    pub grants: Grants,
+    /// When it runs.
+    pub trigger: Trigger,
+    /// `[config]` values for the plugin.
+    pub config: BTreeMap<String, String>,
+    /// Per-run limits.
+    pub limits: Limits,
+    /// Who approves, how many, and for how long.
+    pub approvals: ApprovalPolicy,
+    /// Calls that need an approval granted earlier in the same run.
+    pub require_approval: BTreeSet<String>,
+    /// The Magento connection: names of environment variables, never secrets themselves.
+    pub magento: MagentoSettings,
+}
+
+/// When a workflow runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Trigger {
+    /// Only by hand (`mageflow run`).
+    Manual,
+    /// On a cron schedule.
+    Cron {
+        /// The expression (seconds first: `0 0 2 * * *`).
+        schedule: String,
+        /// Offset from UTC of the schedule's time zone.
+        utc_offset_secs: i32,
+        /// What to do with ticks missed while mageflow was down.
+        missed: Missed,
+        /// What to do when a tick comes while the previous run is unfinished.
+        overlap: Overlap,
+    },
+    /// On signed webhooks.
+    Webhook {
+        /// Accepted event names (empty: any).
+        events: Vec<String>,
+        /// How deliveries are signed.
+        signature: Signature,
+    },
+    /// On customers whose `updated_at` moved.
+    Poll {
+        /// How often to look.
+        interval: Duration,
+        /// Extra filters (`field condition value`, AND-ed).
+        filters: Vec<String>,
+        /// Where the first poll starts: `now`, `beginning`, or a `YYYY-MM-DD HH:MM:SS` time.
+        start: String,
+    },
+}
+
+/// Missed cron ticks after downtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missed {
+    /// Drop them.
+    Skip,
+    /// Run once for all of them.
+    Once,
+    /// Run each, up to this many.
+    All(u32),
+}
+
+/// A tick while the previous run is unfinished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlap {
+    /// Drop the tick.
+    Skip,
+    /// Start another run anyway.
+    Allow,
+}
+
+/// How webhook deliveries are signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signature {
+    /// Adobe Commerce: `x-adobe-commerce-webhook-signature`, RSA-SHA256, public key file (PEM).
+    Adobe {
+        /// The PEM file, resolved against the workflow file's directory.
+        public_key: PathBuf,
+    },
+    /// A shared secret: `x-mageflow-signature: sha256=<hex HMAC of the body>`.
+    Hmac {
+        /// The environment variable holding the secret.
+        secret_env: String,
+    },
+}
+
+/// Approval policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalPolicy {
+    /// Who may decide (empty: anyone holding an approver token).
+    pub approvers: Vec<String>,
+    /// Approvals needed.
+    pub required: u32,
+    /// How long a request stays open.
+    pub expires_in: Duration,
+    /// What expiry means.
+    pub on_expiry: Expiry,
+}
+
+/// Where the workflow's Magento is and how to sign in, by environment variable names.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MagentoSettings {
+    /// The base URL, or the variable holding it (default `MAGEFLOW_MAGENTO_URL`).
+    pub url: Option<String>,
+    /// The store code.
+    pub store: Option<String>,
+    /// Variables holding the credentials; unset ones fall back to the `MAGEFLOW_*` defaults.
+    pub env: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    name: Option<Spanned<String>>,
+    plugin: Spanned<String>,
+    #[serde(default)]
+    grants: Vec<Spanned<String>>,
+    trigger: Option<Spanned<TriggerFile>>,
+    #[serde(default)]
+    config: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    limits: LimitsFile,
+    #[serde(default)]
+    approvals: ApprovalsFile,
+    #[serde(default)]
+    policy: PolicyFile,
+    #[serde(default)]
+    magento: MagentoFile,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct TriggerFile {
+    kind: Spanned<String>,
+    schedule: Option<Spanned<String>>,
+    timezone: Option<Spanned<String>>,
+    missed: Option<Spanned<String>>,
+    overlap: Option<Spanned<String>>,
+    events: Option<Vec<String>>,
+    signature: Option<Spanned<String>>,
+    public_key_file: Option<Spanned<String>>,
+    secret_env: Option<Spanned<String>>,
+    interval: Option<Spanned<String>>,
+    filter: Option<Vec<Spanned<String>>>,
+    start: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct LimitsFile {
+    wall_time: Option<Spanned<String>>,
+    memory_mib: Option<Spanned<u64>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ApprovalsFile {
+    #[serde(default)]
+    approvers: Vec<String>,
+    required: Option<Spanned<u32>>,
+    expires_in: Option<Spanned<String>>,
+    on_expiry: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct PolicyFile {
+    #[serde(default)]
+    require_approval: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct MagentoFile {
+    url: Option<String>,
+    store: Option<String>,
+    #[serde(flatten)]
+    env: BTreeMap<String, Spanned<String>>,
+}
+
+/// The calls a policy may gate.
+const GATEABLE: &[&str] = &[
+    "customers.create",
+    "customers.update",
+    "customers.delete",
+    "admin-users.create",
+    "admin-users.update",
+    "admin-users.deactivate",
+    "admin-users.delete",
+    "bulk.submit-updates",
+];
+
+/// The credential variables `[magento]` may rename.
+const MAGENTO_ENV: &[&str] = &[
+    "admin_user_env",
+    "admin_password_env",
+    "integration_token_env",
+    "consumer_key_env",
+    "consumer_secret_env",
+    "access_token_env",
+    "access_token_secret_env",
+];
+
+/// Reads a duration: `90s`, `15m`, `4h`, `7d`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = text.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return None,
+    };
+    Some(Duration::from_secs(secs))
+}
+
+impl Workflow {
+    /// Reads and checks a workflow file.
+    pub fn load(path: &Path) -> Result<Workflow, WorkflowError> {
+        let text = std::fs::read_to_string(path).map_err(|e| WorkflowError {
+            file: path.display().to_string(),
+            line: 0,
+            message: format!("cannot read the workflow file: {e}"),
+        })?;
+        Workflow::parse(path, &text)
+    }
+
+    /// Checks a workflow's text; `path` names it in errors and anchors relative paths.
+    pub fn parse(path: &Path, text: &str) -> Result<Workflow, WorkflowError> {
+        let file = path.display().to_string();
+        let at = |span: Option<Range<usize>>, message: String| WorkflowError {
+            file: file.clone(),
+            line: span.map_or(0, |s| line_of(text, s.start)),
+            message,
+        };
+        let raw: File = toml::from_str(text).map_err(|e| {
+            let message = e.message().trim().to_owned();
+            let hint = if message.starts_with("unknown field") {
+                " (see the workflow file reference in the README)"
+            } else {
+                ""
+            };
+            at(e.span(), format!("{message}{hint}"))
+        })?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let name = match &raw.name {
+            Some(n) => {
+                let ok = !n.get_ref().is_empty()
+                    && n.get_ref()
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                if !ok {
+                    return Err(at(
+                        Some(n.span()),
+                        format!(
+                            "name {:?} must be letters, digits, '-' or '_' (it appears in URLs)",
+                            n.get_ref()
+                        ),
+                    ));
+                }
+                n.get_ref().clone()
+            }
+            None => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        };
+        let mut grant_names = Vec::new();
+        for g in &raw.grants {
+            Grants::parse(g.get_ref()).map_err(|e| at(Some(g.span()), e))?;
+            grant_names.push(g.get_ref().as_str());
+        }
+        let grants = Grants::parse(&grant_names.join(",")).map_err(|e| at(None, e))?;
+        let trigger = match &raw.trigger {
+            None => Trigger::Manual,
+            Some(t) => trigger(t, dir, &at)?,
+        };
+        let mut config = BTreeMap::new();
+        for (k, v) in raw.config {
+            let text = match v {
+                toml::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            config.insert(k, text);
+        }
+        let mut limits = Limits::default();
+        if let Some(w) = &raw.limits.wall_time {
+            limits.wall_time = parse_duration(w.get_ref()).ok_or_else(|| {
+                at(
+                    Some(w.span()),
+                    format!(
+                        "wall-time {:?} is not a duration: write e.g. \"30s\" or \"5m\"",
+                        w.get_ref()
+                    ),
+                )
+            })?;
+        }
+        if let Some(m) = &raw.limits.memory_mib {
+            let bytes = usize::try_from(*m.get_ref())
+                .unwrap_or(usize::MAX)
+                .saturating_mul(1 << 20);
+            if bytes == 0 || bytes > MAX_MEMORY {
+                return Err(at(
+                    Some(m.span()),
+                    format!("memory-mib must be between 1 and {}", MAX_MEMORY >> 20),
+                ));
+            }
+            limits.memory_bytes = bytes;
+        }
+        let approvals = ApprovalPolicy {
+            approvers: raw.approvals.approvers.clone(),
+            required: match &raw.approvals.required {
+                Some(r) if *r.get_ref() == 0 => {
+                    return Err(at(Some(r.span()), "required must be at least 1".into()));
+                }
+                Some(r)
+                    if !raw.approvals.approvers.is_empty()
+                        && *r.get_ref() as usize > raw.approvals.approvers.len() =>
+                {
+                    return Err(at(
+                        Some(r.span()),
+                        format!(
+                            "required is {} but only {} approvers are listed",
+                            r.get_ref(),
+                            raw.approvals.approvers.len()
+                        ),
+                    ));
+                }
+                Some(r) => *r.get_ref(),
+                None => 1,
+            },
+            expires_in: match &raw.approvals.expires_in {
+                Some(e) => parse_duration(e.get_ref()).ok_or_else(|| {
+                    at(
+                        Some(e.span()),
+                        format!(
+                            "expires-in {:?} is not a duration: write e.g. \"7d\"",
+                            e.get_ref()
+                        ),
+                    )
+                })?,
+                None => Duration::from_secs(7 * 86_400),
+            },
+            on_expiry: match raw
+                .approvals
+                .on_expiry
+                .as_ref()
+                .map(|s| (s.get_ref().as_str(), s.span()))
+            {
+                None | Some(("expire", _)) => Expiry::Expire,
+                Some(("reject", _)) => Expiry::Reject,
+                Some((other, span)) => {
+                    return Err(at(
+                        Some(span),
+                        format!(
+                            "on-expiry {other:?} must be \"expire\" (the plugin decides) or \"reject\""
+                        ),
+                    ));
+                }
+            },
+        };
+        let mut require_approval = BTreeSet::new();
+        for c in &raw.policy.require_approval {
+            if !GATEABLE.contains(&c.get_ref().as_str()) {
+                return Err(at(
+                    Some(c.span()),
+                    format!(
+                        "require-approval lists {:?}, which is not a write call; gateable calls: {}",
+                        c.get_ref(),
+                        GATEABLE.join(", ")
+                    ),
+                ));
+            }
+            require_approval.insert(c.get_ref().clone());
+        }
+        let mut env = BTreeMap::new();
+        for (k, v) in raw.magento.env {
+            if !MAGENTO_ENV.contains(&k.as_str()) {
+                return Err(at(
+                    Some(v.span()),
+                    format!(
+                        "unknown key {k:?} in [magento]; it takes url, store and the variable names {}",
+                        MAGENTO_ENV.join(", ")
+                    ),
+                ));
+            }
+            env.insert(k, v.into_inner());
+        }
+        let plugin = dir.join(raw.plugin.get_ref());
+        Ok(Workflow {
+            name,
+            plugin,
+            grants,
+            trigger,
+            config,
+            limits,
+            approvals,
+            require_approval,
+            magento: MagentoSettings {
+                url: raw.magento.url,
+                store: raw.magento.store,
+                env,
+            },
+        })
+    }
+
+    /// Every `*.toml` in a directory, sorted by name; the first bad file stops the load.
+    pub fn load_dir(dir: &Path) -> Result<Vec<Workflow>, WorkflowError> {
+        let entries = std::fs::read_dir(dir).map_err(|e| WorkflowError {
+            file: dir.display().to_string(),
+            line: 0,
+            message: format!("cannot read the workflows directory: {e}"),
+        })?;
+        let mut paths: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        paths.sort();
+        let mut out: Vec<Workflow> = Vec::new();
+        for p in paths {
+            let wf = Workflow::load(&p)?;
+            if out.iter().any(|w| w.name == wf.name) {
+                return Err(WorkflowError {
+                    file: p.display().to_string(),
+                    line: 0,
+                    message: format!("another workflow is already named {:?}", wf.name),
+                });
+            }
+            out.push(wf);
+        }
+        Ok(out)
+    }
+}
+
+fn trigger(
+    t: &Spanned<TriggerFile>,
+    dir: &Path,
+    at: &impl Fn(Option<Range<usize>>, String) -> WorkflowError,
+) -> Result<Trigger, WorkflowError> {
+    let t_span = t.span();
+    let t = t.get_ref();
+    let need = |v: &Option<Spanned<String>>, key: &str, example: &str| {
+        v.as_ref().map(|s| s.get_ref().clone()).ok_or_else(|| {
+            at(
+                Some(t_span.clone()),
+                format!(
+                    "a {} trigger needs {key}, e.g. {key} = {example}",
+                    t.kind.get_ref()
+                ),
+            )
+        })
+    };
+    Ok(match t.kind.get_ref().as_str() {
+        "manual" => Trigger::Manual,
+        "cron" => {
+            let schedule = need(&t.schedule, "schedule", "\"0 0 2 * * *\"")?;
+            if let Err(e) = cron::Schedule::from_str(&schedule) {
+                return Err(at(
+                    t.schedule.as_ref().map(Spanned::span),
+                    format!(
+                        "schedule {schedule:?} is not a cron expression ({e}); it has seconds first: \"sec min hour day month weekday\""
+                    ),
+                ));
+            }
+            let utc_offset_secs = match &t.timezone {
+                None => 0,
+                Some(tz) => parse_offset(tz.get_ref()).ok_or_else(|| {
+                    at(
+                        Some(tz.span()),
+                        format!(
+                            "timezone {:?} must be \"UTC\" or a fixed offset like \"+02:00\"",
+                            tz.get_ref()
+                        ),
+                    )
+                })?,
+            };
+            let missed = match t.missed.as_ref().map(|m| (m.get_ref().as_str(), m.span())) {
+                None | Some(("skip", _)) => Missed::Skip,
+                Some(("once", _)) => Missed::Once,
+                Some((m, span)) => {
+                    match m.strip_prefix("all-up-to-").and_then(|n| n.parse().ok()) {
+                        Some(n) if n > 0 => Missed::All(n),
+                        _ => {
+                            return Err(at(
+                                Some(span),
+                                format!(
+                                    "missed {m:?} must be \"skip\", \"once\" or \"all-up-to-N\" (e.g. \"all-up-to-10\")"
+                                ),
+                            ));
+                        }
+                    }
+                }
+            };
+            let overlap = match t.overlap.as_ref().map(|m| (m.get_ref().as_str(), m.span())) {
+                None | Some(("skip", _)) => Overlap::Skip,
+                Some(("allow", _)) => Overlap::Allow,
+                Some((o, span)) => {
+                    return Err(at(
+                        Some(span),
+                        format!("overlap {o:?} must be \"skip\" or \"allow\""),
+                    ));
+                }
+            };
+            Trigger::Cron {
+                schedule,
+                utc_offset_secs,
+                missed,
+                overlap,
+            }
+        }
+        "webhook" => {
+            let signature = match t
+                .signature
+                .as_ref()
+                .map(|s| (s.get_ref().as_str(), s.span()))
+            {
+                Some(("adobe", _)) => Signature::Adobe {
+                    public_key: dir.join(need(
+                        &t.public_key_file,
+                        "public-key-file",
+                        "\"keys/adobe.pem\"",
+                    )?),
+                },
+                Some(("hmac", _)) => Signature::Hmac {
+                    secret_env: need(&t.secret_env, "secret-env", "\"MAGEFLOW_HOOK_SECRET\"")?,
+                },
+                Some((other, span)) => {
+                    return Err(at(
+                        Some(span),
+                        format!("signature {other:?} must be \"adobe\" or \"hmac\""),
+                    ));
+                }
+                None => {
+                    return Err(at(
+                        Some(t_span),
+                        "a webhook trigger needs signature = \"adobe\" (with public-key-file) or \"hmac\" (with secret-env): unsigned webhooks are refused".into(),
+                    ));
+                }
+            };
+            Trigger::Webhook {
+                events: t.events.clone().unwrap_or_default(),
+                signature,
+            }
+        }
+        "poll" => {
+            let interval_text = need(&t.interval, "interval", "\"60s\"")?;
+            let interval = parse_duration(&interval_text)
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    at(
+                        t.interval.as_ref().map(Spanned::span),
+                        format!("interval {interval_text:?} is not a duration: write e.g. \"60s\""),
+                    )
+                })?;
+            let mut filters = Vec::new();
+            for f in t.filter.iter().flatten() {
+                if f.get_ref().split_whitespace().count() < 2 {
+                    return Err(at(
+                        Some(f.span()),
+                        format!(
+                            "filter {:?} must read `field condition value`, e.g. \"group_id eq 2\"",
+                            f.get_ref()
+                        ),
+                    ));
+                }
+                filters.push(f.get_ref().clone());
+            }
+            let start = t
+                .start
+                .as_ref()
+                .map_or_else(|| "now".to_owned(), |s| s.get_ref().clone());
+            Trigger::Poll {
+                interval,
+                filters,
+                start,
+            }
+        }
+        other => {
+            return Err(at(
+                Some(t.kind.span()),
+                format!(
+                    "trigger kind {other:?} must be \"manual\", \"cron\", \"webhook\" or \"poll\""
+                ),
+            ));
+        }
+    })
+}
+
+fn parse_offset(tz: &str) -> Option<i32> {
+    if tz.eq_ignore_ascii_case("utc") || tz == "Z" {
+        return Some(0);
+    }
+    let (sign, rest) = match tz.as_bytes().first()? {
+        b'+' => (1, &tz[1..]),
+        b'-' => (-1, &tz[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    (h <= 14 && m < 60).then_some(sign * (h * 3600 + m * 60))
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+impl MagentoSettings {
+    /// The connection, reading credentials from the environment (`var` looks a name up).
+    /// An integration token wins, then the four OAuth values, then admin user and password.
+    pub fn connection(
+        &self,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<mageflow_magento::Connection, String> {
+        use mageflow_magento::{Auth, Connection, OAuthKeys};
+        let name = |key: &str, default: &str| {
+            self.env
+                .get(key)
+                .cloned()
+                .unwrap_or_else(|| default.to_owned())
+        };
+        let get = |key: &str, default: &str| var(&name(key, default));
+        let url = self
+            .url
+            .clone()
+            .or_else(|| var("MAGEFLOW_MAGENTO_URL"))
+            .ok_or("no Magento URL: set url in [magento] or MAGEFLOW_MAGENTO_URL")?;
+        let oauth = [
+            get("consumer_key_env", "MAGEFLOW_CONSUMER_KEY"),
+            get("consumer_secret_env", "MAGEFLOW_CONSUMER_SECRET"),
+            get("access_token_env", "MAGEFLOW_ACCESS_TOKEN"),
+            get("access_token_secret_env", "MAGEFLOW_ACCESS_TOKEN_SECRET"),
+        ];
+        let auth = if let Some(token) = get("integration_token_env", "MAGEFLOW_INTEGRATION_TOKEN") {
+            Auth::Bearer(token)
+        } else if let [Some(ck), Some(cs), Some(at), Some(ats)] = oauth {
+            Auth::OAuth(OAuthKeys {
+                consumer_key: ck,
+                consumer_secret: cs,
+                access_token: at,
+                access_token_secret: ats,
+            })
+        } else {
+            match (
+                get("admin_user_env", "MAGEFLOW_ADMIN_USER"),
+                get("admin_password_env", "MAGEFLOW_ADMIN_PASSWORD"),
+            ) {
+                (Some(username), Some(password)) => Auth::Admin { username, password },
+                _ => {
+                    return Err(format!(
+                        "no Magento credentials: set {} (integration token), the four OAuth variables, or {} and {}",
+                        name("integration_token_env", "MAGEFLOW_INTEGRATION_TOKEN"),
+                        name("admin_user_env", "MAGEFLOW_ADMIN_USER"),
+                        name("admin_password_env", "MAGEFLOW_ADMIN_PASSWORD"),
+                    ));
+                }
+            }
+        };
+        let mut conn = Connection::new(url, auth);
+        conn.store = self.store.clone();
+        Ok(conn)
+    }
+}
