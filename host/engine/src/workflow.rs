@@ -207,8 +207,13 @@ struct PolicyFile {
 struct MagentoFile {
     url: Option<String>,
     store: Option<String>,
-    #[serde(flatten)]
-    env: BTreeMap<String, Spanned<String>>,
+    admin_user_env: Option<String>,
+    admin_password_env: Option<String>,
+    integration_token_env: Option<String>,
+    consumer_key_env: Option<String>,
+    consumer_secret_env: Option<String>,
+    access_token_env: Option<String>,
+    access_token_secret_env: Option<String>,
 }
 
 /// The calls a policy may gate.
@@ -221,17 +226,6 @@ const GATEABLE: &[&str] = &[
     "admin-users.deactivate",
     "admin-users.delete",
     "bulk.submit-updates",
-];
-
-/// The credential variables `[magento]` may rename.
-const MAGENTO_ENV: &[&str] = &[
-    "admin_user_env",
-    "admin_password_env",
-    "integration_token_env",
-    "consumer_key_env",
-    "consumer_secret_env",
-    "access_token_env",
-    "access_token_secret_env",
 ];
 
 /// Reads a duration: `90s`, `15m`, `4h`, `7d`.
@@ -271,12 +265,20 @@ impl Workflow {
         };
         let raw: File = toml::from_str(text).map_err(|e| {
             let message = e.message().trim().to_owned();
-            let hint = if message.starts_with("unknown field") {
+            // An unknown key inside a table is reported at the table; point at the key.
+            let unknown = message
+                .strip_prefix("unknown field `")
+                .and_then(|rest| rest.split('`').next());
+            let span = match (unknown, e.span()) {
+                (Some(key), Some(span)) => key_after(text, span.start, key).or(Some(span)),
+                (_, span) => span,
+            };
+            let hint = if unknown.is_some() {
                 " (see the workflow file reference in the README)"
             } else {
                 ""
             };
-            at(e.span(), format!("{message}{hint}"))
+            at(span, format!("{message}{hint}"))
         })?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let name = match &raw.name {
@@ -409,19 +411,19 @@ impl Workflow {
             }
             require_approval.insert(c.get_ref().clone());
         }
-        let mut env = BTreeMap::new();
-        for (k, v) in raw.magento.env {
-            if !MAGENTO_ENV.contains(&k.as_str()) {
-                return Err(at(
-                    Some(v.span()),
-                    format!(
-                        "unknown key {k:?} in [magento]; it takes url, store and the variable names {}",
-                        MAGENTO_ENV.join(", ")
-                    ),
-                ));
-            }
-            env.insert(k, v.into_inner());
-        }
+        let m = &raw.magento;
+        let env: BTreeMap<String, String> = [
+            ("admin_user_env", &m.admin_user_env),
+            ("admin_password_env", &m.admin_password_env),
+            ("integration_token_env", &m.integration_token_env),
+            ("consumer_key_env", &m.consumer_key_env),
+            ("consumer_secret_env", &m.consumer_secret_env),
+            ("access_token_env", &m.access_token_env),
+            ("access_token_secret_env", &m.access_token_secret_env),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.clone().map(|v| (k.to_owned(), v)))
+        .collect();
         let plugin = dir.join(raw.plugin.get_ref());
         Ok(Workflow {
             name,
@@ -635,6 +637,26 @@ fn parse_offset(tz: &str) -> Option<i32> {
     let (h, m) = rest.split_once(':')?;
     let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
     (h <= 14 && m < 60).then_some(sign * (h * 3600 + m * 60))
+}
+
+/// Where `key = ...` is written at or after `from`, within the same table.
+fn key_after(text: &str, from: usize, key: &str) -> Option<Range<usize>> {
+    let start = from.min(text.len());
+    let mut offset = start;
+    for line in text[start..].split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('[') && offset != start {
+            return None;
+        }
+        if trimmed
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with('='))
+        {
+            return Some(offset..offset + line.len());
+        }
+        offset += line.len();
+    }
+    None
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
