@@ -1,5 +1,6 @@
-//! `mageflow`: the command line. For now, `mageflow magento ...`: ad hoc Magento work for IT
-//! people (ping, customers, bulk, admin users, roles) through the mageflow Magento client.
+//! `mageflow`: the command line. `mageflow serve` runs workflows; `run`, `runs`, `approvals`
+//! and `workflows` talk to it; `magento` does ad hoc Magento work (customers, bulk, admin
+//! users, roles); `plugin` checks and tries a plugin.
 //!
 //! Exit codes: 0 success, 1 Magento refused or could not be reached (the message says which),
 //! 2 usage error.
@@ -8,6 +9,8 @@ mod connect;
 mod magento;
 mod output;
 mod plugin;
+mod serve;
+mod work;
 
 use std::process::ExitCode;
 
@@ -27,6 +30,16 @@ enum Command {
     Magento(magento::MagentoArgs),
     /// Check a workflow plugin against grants, or run it once.
     Plugin(plugin::PluginArgs),
+    /// Own the data directory: run workflows on their triggers, serve the API.
+    Serve(serve::ServeArgs),
+    /// Start a run of a workflow.
+    Run(work::RunArgs),
+    /// List and show runs.
+    Runs(work::RunsArgs),
+    /// List, show and decide approvals.
+    Approvals(work::ApprovalsArgs),
+    /// List and validate workflows.
+    Workflows(work::WorkflowsArgs),
 }
 
 /// A usage problem found after parsing (exit code 2).
@@ -61,6 +74,11 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Magento(args) => magento::run(args).await,
             Command::Plugin(args) => plugin::run(args).await,
+            Command::Serve(args) => serve::run(args).await,
+            Command::Run(args) => work::run(args).await,
+            Command::Runs(args) => work::runs(args).await,
+            Command::Approvals(args) => work::approvals(args).await,
+            Command::Workflows(args) => work::workflows(args).await,
         }
     });
     match result {

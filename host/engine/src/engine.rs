@@ -317,10 +317,12 @@ impl Engine {
             Err(mageflow_runtime::Error::Suspended(title)) => {
                 let approval = waiting.unwrap_or(0);
                 if let Ok(a) = self.store.approval(approval)
-                    && a.details_json.is_none()
+                    && !a
+                        .details_json
+                        .as_deref()
+                        .is_some_and(|d| d.contains("\"plan\""))
                 {
-                    self.attach_plan(&loaded, plugin, &event, &run, approval)
-                        .await;
+                    self.attach_plan(&loaded, plugin, &event, &run, &a).await;
                 }
                 Ending {
                     status: Status::AwaitingApproval,
@@ -361,7 +363,7 @@ impl Engine {
         plugin: &Plugin,
         event: &Event,
         run: &Run,
-        approval: u64,
+        approval: &Approval,
     ) {
         let Ok(scratch) = Store::temporary() else {
             return;
@@ -400,11 +402,27 @@ impl Engine {
         };
         let report = plugin.run(&event.trigger(), &opts).await;
         let plan = std::mem::take(&mut *gateway.plan.lock().unwrap_or_else(|e| e.into_inner()));
-        if report.outcome.is_ok() && !plan.is_empty() {
-            let details = json!({ "plan": plan }).to_string();
-            if let Err(e) = self.store.set_approval_details(approval, &details) {
-                tracing::warn!(approval, error = %e, "the plan could not be attached");
+        if report.outcome.is_err() || plan.is_empty() {
+            return;
+        }
+        // The plugin's own details stay; the plan goes beside them.
+        let details = match approval
+            .details_json
+            .as_deref()
+            .map(serde_json::from_str::<Value>)
+        {
+            None => json!({ "plan": plan }),
+            Some(Ok(Value::Object(mut own))) => {
+                own.insert("plan".into(), Value::Array(plan));
+                Value::Object(own)
             }
+            Some(_) => json!({ "details": approval.details_json, "plan": plan }),
+        };
+        if let Err(e) = self
+            .store
+            .set_approval_details(approval.id, &details.to_string())
+        {
+            tracing::warn!(approval = approval.id, error = %e, "the plan could not be attached");
         }
     }
 

@@ -1,0 +1,460 @@
+//! `mageflow run`, `runs`, `approvals`, `workflows`: they talk to the running `mageflow
+//! serve` over its JSON API, and open the data directory themselves only when no server
+//! answers (sled allows one process per directory).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use mageflow_server::{Api, Start};
+use mageflow_store::Decision;
+use serde_json::{Value, json};
+
+use crate::Usage;
+use crate::serve::{Places, engine, tokens};
+
+/// How to reach the server, and who you are.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct Remote {
+    /// The `mageflow serve` to talk to.
+    #[arg(
+        long,
+        env = "MAGEFLOW_SERVER",
+        default_value = "http://127.0.0.1:7878",
+        value_name = "URL",
+        global = true
+    )]
+    server: String,
+    /// Your approver token (identifies you as requester or approver).
+    #[arg(
+        long,
+        env = "MAGEFLOW_APPROVER_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN",
+        global = true
+    )]
+    token: Option<String>,
+    #[command(flatten)]
+    places: Places,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The workflow's name.
+    workflow: String,
+    /// The manual trigger's input (JSON).
+    #[arg(long, default_value = "{}", value_name = "JSON")]
+    input: String,
+    /// Send reads, plan writes (per entity, field before -> after) instead of sending them.
+    #[arg(long)]
+    dry_run: bool,
+    /// Wait until the run ends or waits for an approval.
+    #[arg(long)]
+    wait: bool,
+    #[command(flatten)]
+    remote: Remote,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunsArgs {
+    #[command(subcommand)]
+    command: RunsCommand,
+    #[command(flatten)]
+    remote: Remote,
+}
+
+#[derive(Debug, Subcommand)]
+enum RunsCommand {
+    /// List runs, oldest first.
+    Ls {
+        /// Only runs with this status: queued, running, awaiting-approval, succeeded, failed.
+        #[arg(long, value_name = "S")]
+        status: Option<String>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One run: journal, log, writes, plan, outcome.
+    Show {
+        /// The run's id.
+        id: u64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ApprovalsArgs {
+    #[command(subcommand)]
+    command: ApprovalsCommand,
+    #[command(flatten)]
+    remote: Remote,
+}
+
+#[derive(Debug, Subcommand)]
+enum ApprovalsCommand {
+    /// List approvals, oldest first.
+    Ls {
+        /// Only approvals with this status: pending, approved, rejected, expired.
+        #[arg(long, value_name = "S")]
+        status: Option<String>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One approval: what it asks, its plan, every decision.
+    Show {
+        /// The approval's id.
+        id: u64,
+    },
+    /// Approve (with your approver token).
+    Approve {
+        /// The approval's id.
+        id: u64,
+        /// A comment kept with your decision.
+        #[arg(long, value_name = "TEXT")]
+        comment: Option<String>,
+    },
+    /// Reject (with your approver token).
+    Reject {
+        /// The approval's id.
+        id: u64,
+        /// Why (kept with your decision and given to the plugin).
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WorkflowsArgs {
+    #[command(subcommand)]
+    command: WorkflowsCommand,
+    #[command(flatten)]
+    remote: Remote,
+}
+
+#[derive(Debug, Subcommand)]
+enum WorkflowsCommand {
+    /// List the workflows.
+    Ls {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check every workflow file and load its plugin against its grants.
+    Validate,
+}
+
+/// The server over HTTP, or the data directory opened here.
+enum Target {
+    Http(reqwest::Client, String),
+    Local(Api),
+}
+
+async fn target(remote: &Remote) -> anyhow::Result<Target> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3600))
+        .build()?;
+    let base = remote.server.trim_end_matches('/').to_owned();
+    let up = http
+        .get(format!("{base}/healthz"))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success());
+    if up {
+        return Ok(Target::Http(http, base));
+    }
+    let engine = engine(&remote.places).map_err(|e| {
+        if e.to_string().contains("in use by another mageflow process") {
+            anyhow::anyhow!(
+                "{e}; no server answers at {base} (set MAGEFLOW_SERVER or --server to the one that holds it)"
+            )
+        } else {
+            e
+        }
+    })?;
+    Ok(Target::Local(Api::new(
+        engine,
+        tokens()?,
+        Arc::new(tokio::sync::Semaphore::new(1)),
+    )))
+}
+
+impl Target {
+    async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        let Target::Http(http, base) = self else {
+            unreachable!("get is only used over HTTP")
+        };
+        answer(http.get(format!("{base}{path}")).send().await?).await
+    }
+
+    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> anyhow::Result<Value> {
+        let Target::Http(http, base) = self else {
+            unreachable!("post is only used over HTTP")
+        };
+        let mut req = http.post(format!("{base}{path}")).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        answer(req.send().await?).await
+    }
+}
+
+async fn answer(resp: reqwest::Response) -> anyhow::Result<Value> {
+    let status = resp.status();
+    let body: Value = resp
+        .json()
+        .await
+        .context("the server's answer is not JSON")?;
+    if status.is_success() {
+        Ok(body)
+    } else {
+        let message = body["error"]
+            .as_str()
+            .unwrap_or("the server refused")
+            .to_owned();
+        if status == reqwest::StatusCode::BAD_REQUEST {
+            Err(Usage(message).into())
+        } else {
+            Err(anyhow::anyhow!(message))
+        }
+    }
+}
+
+fn status_query(status: Option<&String>) -> String {
+    status.map_or_else(String::new, |s| format!("?status={s}"))
+}
+
+pub(crate) async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let target = target(&args.remote).await?;
+    let token = args.remote.token.as_deref();
+    let run = match &target {
+        Target::Http(..) => {
+            target
+                .post(
+                    &format!("/api/workflows/{}/runs", args.workflow),
+                    token,
+                    json!({"input": args.input, "dry_run": args.dry_run, "wait": args.wait}),
+                )
+                .await?
+        }
+        Target::Local(api) => {
+            let start = Start {
+                input: Some(args.input),
+                dry_run: args.dry_run,
+                wait: true,
+            };
+            api.start(&args.workflow, start, token).await?
+        }
+    };
+    print_run(&run);
+    if run["status"] == "failed" {
+        anyhow::bail!("run {} failed", run["id"]);
+    }
+    Ok(())
+}
+
+fn print_run(run: &Value) {
+    let status = run["status"].as_str().unwrap_or("?");
+    println!(
+        "run {} ({}): {status}",
+        run["id"],
+        run["workflow"].as_str().unwrap_or("?")
+    );
+    if let Some(s) = run["summary"].as_str() {
+        println!("  {s}");
+    }
+    if let Some(e) = run["error"].as_str() {
+        println!("  {e}");
+    }
+    if let Some(plan) = run["plan"].as_array().filter(|p| !p.is_empty()) {
+        println!("  planned writes:");
+        for p in plan {
+            print_planned(p);
+        }
+    }
+    if status == "awaiting-approval" {
+        println!(
+            "  decide with: mageflow approvals ls --status pending; mageflow approvals approve ID"
+        );
+    }
+}
+
+fn print_planned(p: &Value) {
+    let changes: Vec<String> = p["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            format!(
+                "{} {} -> {}",
+                c["field"].as_str().unwrap_or("?"),
+                c["before"],
+                c["after"]
+            )
+        })
+        .collect();
+    println!(
+        "    {} {}: {}",
+        p["call"].as_str().unwrap_or("?"),
+        p["entity"].as_str().unwrap_or("?"),
+        if changes.is_empty() {
+            "(no field changes)".into()
+        } else {
+            changes.join(", ")
+        }
+    );
+}
+
+fn lines(items: &Value, json: bool, row: impl Fn(&Value) -> String) {
+    for item in items.as_array().into_iter().flatten() {
+        if json {
+            println!("{item}");
+        } else {
+            println!("{}", row(item));
+        }
+    }
+}
+
+fn text(v: &Value) -> &str {
+    v.as_str().unwrap_or("")
+}
+
+pub(crate) async fn runs(args: RunsArgs) -> anyhow::Result<()> {
+    let target = target(&args.remote).await?;
+    match args.command {
+        RunsCommand::Ls { status, json } => {
+            let list = match &target {
+                Target::Http(..) => {
+                    target
+                        .get(&format!("/api/runs{}", status_query(status.as_ref())))
+                        .await?
+                }
+                Target::Local(api) => api.runs(status.as_deref())?,
+            };
+            lines(&list, json, |r| {
+                format!(
+                    "{:>6}  {:<20} {:<18} {}",
+                    r["id"],
+                    text(&r["workflow"]),
+                    text(&r["status"]),
+                    r["summary"].as_str().or(r["error"].as_str()).unwrap_or("")
+                )
+            });
+        }
+        RunsCommand::Show { id } => {
+            let run = match &target {
+                Target::Http(..) => target.get(&format!("/api/runs/{id}")).await?,
+                Target::Local(api) => api.run(id)?,
+            };
+            println!("{}", serde_json::to_string_pretty(&run)?);
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn approvals(args: ApprovalsArgs) -> anyhow::Result<()> {
+    let target = target(&args.remote).await?;
+    let token = args.remote.token.as_deref();
+    match args.command {
+        ApprovalsCommand::Ls { status, json } => {
+            let list = match &target {
+                Target::Http(..) => {
+                    target
+                        .get(&format!("/api/approvals{}", status_query(status.as_ref())))
+                        .await?
+                }
+                Target::Local(api) => api.approvals(status.as_deref())?,
+            };
+            lines(&list, json, |a| {
+                format!(
+                    "{:>6}  run {:<6} {:<20} {:<9} {}",
+                    a["id"],
+                    a["run"],
+                    text(&a["workflow"]),
+                    text(&a["status"]),
+                    text(&a["title"])
+                )
+            });
+        }
+        ApprovalsCommand::Show { id } => {
+            let a = match &target {
+                Target::Http(..) => target.get(&format!("/api/approvals/{id}")).await?,
+                Target::Local(api) => api.approval(id)?,
+            };
+            println!("{}", serde_json::to_string_pretty(&a)?);
+        }
+        ApprovalsCommand::Approve { id, comment } => {
+            let a = match &target {
+                Target::Http(..) => {
+                    target
+                        .post(
+                            &format!("/api/approvals/{id}/approve"),
+                            token,
+                            json!({"comment": comment}),
+                        )
+                        .await?
+                }
+                Target::Local(api) => {
+                    api.decide(id, token, Decision::Approve(comment), true)
+                        .await?
+                }
+            };
+            println!("approval {id}: {}", text(&a["status"]));
+        }
+        ApprovalsCommand::Reject { id, reason } => {
+            let a = match &target {
+                Target::Http(..) => {
+                    target
+                        .post(
+                            &format!("/api/approvals/{id}/reject"),
+                            token,
+                            json!({"reason": reason}),
+                        )
+                        .await?
+                }
+                Target::Local(api) => {
+                    api.decide(id, token, Decision::Reject(reason), true)
+                        .await?
+                }
+            };
+            println!("approval {id}: {}", text(&a["status"]));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn workflows(args: WorkflowsArgs) -> anyhow::Result<()> {
+    match args.command {
+        WorkflowsCommand::Validate => {
+            let all = mageflow_engine::Workflow::load_dir(&args.remote.places.workflows)?;
+            let runtime = mageflow_runtime::Runtime::new()?;
+            for wf in &all {
+                let bytes = std::fs::read(&wf.plugin).with_context(|| {
+                    format!("workflow {}: cannot read {}", wf.name, wf.plugin.display())
+                })?;
+                runtime
+                    .load(&wf.name, &bytes, wf.grants.clone())
+                    .with_context(|| format!("workflow {}", wf.name))?;
+                println!("ok: {}", wf.name);
+            }
+            println!("{} workflows are valid", all.len());
+        }
+        WorkflowsCommand::Ls { json } => {
+            let target = target(&args.remote).await?;
+            let list = match &target {
+                Target::Http(..) => target.get("/api/workflows").await?,
+                Target::Local(api) => api.workflows(),
+            };
+            lines(&list, json, |w| {
+                format!(
+                    "{:<20} {:<8} {}",
+                    text(&w["name"]),
+                    text(&w["trigger"]),
+                    w["grants"]
+                )
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! `mageflow serve`: the process that owns the store. It resumes unfinished runs at start,
+//! runs queued runs on workers, expires approvals, and answers the JSON API every other
+//! `mageflow` command talks to.
+//!
+//! | Method and path | What |
+//! |---|---|
+//! | `GET /healthz` | `ok` |
+//! | `GET /api/workflows` | the loaded workflows |
+//! | `POST /api/workflows/{name}/runs` | start a run: `{"input": "...", "dry_run": false, "wait": false}` |
+//! | `GET /api/runs?status=S` | runs, oldest first |
+//! | `GET /api/runs/{id}` | one run with its journal, log, plan and audit |
+//! | `GET /api/approvals?status=S` | approvals |
+//! | `GET /api/approvals/{id}` | one approval with its decisions |
+//! | `POST /api/approvals/{id}/approve` | `{"comment": "..."}`, approver token as `Authorization: Bearer` |
+//! | `POST /api/approvals/{id}/reject` | `{"reason": "..."}`, approver token as `Authorization: Bearer` |
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod api;
+mod http;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mageflow_engine::Engine;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+pub use api::{Api, ApiError, Start};
+
+/// Runs at once on the workers.
+const WORKERS: usize = 16;
+/// How often approvals are checked for expiry.
+const EXPIRY_TICK: Duration = Duration::from_secs(1);
+
+/// Approver tokens: token -> approver name.
+#[derive(Clone, Default)]
+pub struct Tokens(BTreeMap<String, String>);
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Names only: tokens are secrets.
+        f.debug_list().entries(self.0.values()).finish()
+    }
+}
+
+impl Tokens {
+    /// Reads `name=token,name=token` (as in `MAGEFLOW_APPROVER_TOKENS`).
+    pub fn parse(text: &str) -> Result<Tokens, String> {
+        let mut out = BTreeMap::new();
+        for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let Some((name, token)) = pair.split_once('=') else {
+                return Err(format!(
+                    "approver tokens must read name=token,name=token; {:?} has no '='",
+                    pair.split('=').next().unwrap_or_default()
+                ));
+            };
+            if token.len() < 16 {
+                return Err(format!(
+                    "the token of approver {name} is shorter than 16 characters: use a long random one"
+                ));
+            }
+            out.insert(token.to_owned(), name.to_owned());
+        }
+        Ok(Tokens(out))
+    }
+
+    /// The approver a token belongs to.
+    pub fn who(&self, token: &str) -> Option<&str> {
+        self.0.get(token).map(String::as_str)
+    }
+}
+
+/// Serves the API on `listener` until the process ends: first resumes every unfinished run.
+pub async fn serve(
+    engine: Arc<Engine>,
+    tokens: Tokens,
+    listener: TcpListener,
+) -> std::io::Result<()> {
+    let api = Api::new(engine.clone(), tokens, Arc::new(Semaphore::new(WORKERS)));
+    let recovering = api.clone();
+    tokio::spawn(async move {
+        match recovering.engine().recover().await {
+            Ok(runs) if !runs.is_empty() => {
+                tracing::info!(runs = runs.len(), "resumed unfinished runs")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "resuming unfinished runs failed"),
+        }
+    });
+    let expiring = engine.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(EXPIRY_TICK);
+        loop {
+            tick.tick().await;
+            if let Err(e) = expiring.expire_due().await {
+                tracing::error!(error = %e, "expiring approvals failed");
+            }
+        }
+    });
+    axum::serve(listener, http::router(api)).await
+}
