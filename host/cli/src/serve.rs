@@ -108,6 +108,6 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .map(|w| w.def.name.clone())
         .collect();
     println!("workflows: {}", names.join(", "));
-    mageflow_server::serve(engine, tokens, listener).await?;
+    mageflow_server::serve(engine, tokens, listener, |k| std::env::var(k).ok()).await?;
     Ok(())
 }

@@ -8,6 +8,10 @@ use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
 use crate::Tokens;
+use crate::hooks::{GroupCommit, Verifier};
+
+/// Webhook workflows: their verifier and accepted events.
+pub(crate) type HookTable = std::collections::BTreeMap<String, (Verifier, Vec<String>)>;
 
 /// An API refusal, with the HTTP status it maps to.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +72,8 @@ pub struct Api {
     engine: Arc<Engine>,
     tokens: Tokens,
     workers: Arc<Semaphore>,
+    pub(crate) hooks: Arc<HookTable>,
+    pub(crate) commit: Option<Arc<GroupCommit>>,
 }
 
 impl Api {
@@ -77,7 +83,15 @@ impl Api {
             engine,
             tokens,
             workers,
+            hooks: Arc::default(),
+            commit: None,
         }
+    }
+
+    pub(crate) fn with_hooks(mut self, hooks: HookTable, commit: Arc<GroupCommit>) -> Api {
+        self.hooks = Arc::new(hooks);
+        self.commit = Some(commit);
+        self
     }
 
     /// The engine.

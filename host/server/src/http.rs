@@ -39,6 +39,12 @@ pub(crate) fn router(api: Api) -> Router {
         .route("/api/approvals/{id}", get(approval))
         .route("/api/approvals/{id}/approve", post(approve))
         .route("/api/approvals/{id}/reject", post(reject))
+        .route(
+            "/hooks/{workflow}",
+            post(hook).layer(axum::extract::DefaultBodyLimit::max(
+                crate::hooks::MAX_BODY * 2,
+            )),
+        )
         .with_state(api)
 }
 
@@ -154,4 +160,58 @@ async fn reject(
         )
         .await?,
     ))
+}
+
+async fn hook(
+    State(api): State<Api>,
+    Path(workflow): Path<String>,
+    headers: HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Response {
+    let refuse = |status: StatusCode, message: String| {
+        (
+            status,
+            Json(json!({ "op": "exception", "message": message })),
+        )
+            .into_response()
+    };
+    let (Some((verifier, events)), Some(commit)) = (api.hooks.get(&workflow), api.commit.as_ref())
+    else {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            format!("no webhook workflow is named {workflow:?}"),
+        );
+    };
+    match crate::hooks::intake(
+        api.engine(),
+        commit,
+        verifier,
+        events,
+        &workflow,
+        &headers,
+        &bytes,
+    )
+    .await
+    {
+        Ok(crate::hooks::Intake::Queued(run)) => {
+            api.dispatch(run);
+            Json(json!({ "op": "success" })).into_response()
+        }
+        Ok(crate::hooks::Intake::Duplicate(run)) => {
+            tracing::info!(workflow, run, "duplicate delivery dropped");
+            Json(json!({ "op": "success" })).into_response()
+        }
+        Ok(crate::hooks::Intake::Ignored(name)) => {
+            tracing::info!(
+                workflow,
+                event = name,
+                "delivery of an event the workflow does not take"
+            );
+            Json(json!({ "op": "success" })).into_response()
+        }
+        Err(crate::hooks::Refused(status, message)) => {
+            tracing::warn!(workflow, %status, message, "webhook refused");
+            refuse(status, message)
+        }
+    }
 }

@@ -13,11 +13,13 @@
 //! | `GET /api/approvals/{id}` | one approval with its decisions |
 //! | `POST /api/approvals/{id}/approve` | `{"comment": "..."}`, approver token as `Authorization: Bearer` |
 //! | `POST /api/approvals/{id}/reject` | `{"reason": "..."}`, approver token as `Authorization: Bearer` |
+//! | `POST /hooks/{workflow}` | a signed webhook delivery; `{"op":"success"}` once durably queued |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod api;
+mod hooks;
 mod http;
 
 use std::collections::BTreeMap;
@@ -29,6 +31,18 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 pub use api::{Api, ApiError, Start};
+pub use hooks::{ADOBE_HEADER, HMAC_HEADER, MAX_BODY};
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// A workflow's webhook key or secret is missing or unusable.
+    #[error("{0}")]
+    Setup(String),
+    /// The listener failed.
+    #[error("serving failed: {0}")]
+    Io(#[from] std::io::Error),
+}
 
 /// Runs at once on the workers.
 const WORKERS: usize = 16;
@@ -74,12 +88,16 @@ impl Tokens {
 }
 
 /// Serves the API on `listener` until the process ends: first resumes every unfinished run.
+/// Webhook secrets are read from the environment (`var`).
 pub async fn serve(
     engine: Arc<Engine>,
     tokens: Tokens,
     listener: TcpListener,
-) -> std::io::Result<()> {
-    let api = Api::new(engine.clone(), tokens, Arc::new(Semaphore::new(WORKERS)));
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<(), ServeError> {
+    let verifiers = hooks::verifiers(&engine, var).map_err(ServeError::Setup)?;
+    let api = Api::new(engine.clone(), tokens, Arc::new(Semaphore::new(WORKERS)))
+        .with_hooks(verifiers, hooks::GroupCommit::start(engine.clone()));
     let recovering = api.clone();
     tokio::spawn(async move {
         match recovering.engine().recover().await {
@@ -100,5 +118,6 @@ pub async fn serve(
             }
         }
     });
-    axum::serve(listener, http::router(api)).await
+    axum::serve(listener, http::router(api)).await?;
+    Ok(())
 }
