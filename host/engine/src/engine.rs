@@ -28,6 +28,13 @@ pub struct Loaded {
     client: Arc<MagentoClient>,
 }
 
+impl Loaded {
+    /// The workflow's Magento client.
+    pub fn client(&self) -> &Arc<MagentoClient> {
+        &self.client
+    }
+}
+
 impl std::fmt::Debug for Loaded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Loaded")

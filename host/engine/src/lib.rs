@@ -14,9 +14,11 @@ mod engine;
 mod error;
 mod event;
 mod journal;
+mod poll;
 pub mod workflow;
 
 pub use engine::{Engine, Loaded};
 pub use error::{EngineError, Result};
 pub use event::Event;
+pub use poll::{PollCursor, magento_time};
 pub use workflow::{Workflow, WorkflowError};

@@ -593,14 +593,8 @@ fn trigger(
                 })?;
             let mut filters = Vec::new();
             for f in t.filter.iter().flatten() {
-                if f.get_ref().split_whitespace().count() < 2 {
-                    return Err(at(
-                        Some(f.span()),
-                        format!(
-                            "filter {:?} must read `field condition value`, e.g. \"group_id eq 2\"",
-                            f.get_ref()
-                        ),
-                    ));
+                if let Err(e) = mageflow_magento::Filter::parse(f.get_ref()) {
+                    return Err(at(Some(f.span()), e));
                 }
                 filters.push(f.get_ref().clone());
             }

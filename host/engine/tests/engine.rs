@@ -406,3 +406,69 @@ async fn a_replay_that_diverges_fails_the_run_and_sends_nothing() {
     );
     assert!(server.sim.read().writes.is_empty());
 }
+
+fn delivered(engine: &Engine) -> Vec<u64> {
+    engine
+        .store()
+        .runs(None)
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            r.trigger["customers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_u64().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_poller_misses_and_doubles_nothing_when_many_change_in_one_second() {
+    let server = sim(60).await;
+    let wf = workflow(
+        "watch",
+        built::CUSTOMER_WATCH,
+        "grants = [\"customers:read\", \"customers:write\"]\n\
+         [trigger]\nkind = \"poll\"\ninterval = \"1s\"\nstart = \"now\"\n",
+    );
+    let engine = engine(&server, wf);
+    let c = client(&server);
+    assert!(
+        engine.poll("watch", now()).await.unwrap().is_empty(),
+        "nothing changed since now"
+    );
+    let mut changed = Vec::new();
+    for round in 0..4u64 {
+        // Ten changes, then a poll, all within a second or two: polls land inside the second
+        // that later changes share.
+        for id in (round * 10 + 1)..=(round * 10 + 10) {
+            c.update_customer(
+                id,
+                &mageflow_magento::Patch::new().set("lastname", format!("R{round}")),
+            )
+            .await
+            .unwrap();
+            changed.push(id);
+        }
+        engine.poll("watch", now()).await.unwrap();
+    }
+    // Changed again after delivery: a later second, delivered again (a new change).
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    c.update_customer(5, &mageflow_magento::Patch::new().set("lastname", "Again"))
+        .await
+        .unwrap();
+    changed.push(5);
+    engine.poll("watch", now()).await.unwrap();
+    assert!(
+        engine.poll("watch", now()).await.unwrap().is_empty(),
+        "nothing new"
+    );
+    let mut got = delivered(&engine);
+    got.sort_unstable();
+    changed.sort_unstable();
+    assert_eq!(got, changed, "each change delivered once");
+    let cursor: mageflow_engine::PollCursor = engine.store().cursor("poll/watch").unwrap().unwrap();
+    assert_eq!(cursor.seen, [5]);
+}

@@ -1,0 +1,123 @@
+//! The `updated_at` poller, for Magento Open Source (no webhooks): customers with
+//! `updated_at >= cursor`, sorted by `updated_at` then id, in pages of 300. Customers changed
+//! in the cursor's own second and already delivered are skipped, so many changes within one
+//! second are neither missed nor doubled; the cursor moves in the transaction that queues the
+//! runs.
+
+use mageflow_magento::{Condition, Direction, Filter, SearchCriteria};
+use mageflow_store::Queued;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::Engine;
+use crate::error::{EngineError, Result};
+use crate::event::Event;
+use crate::workflow::Trigger;
+
+/// Customers handed to one run.
+const PER_RUN: usize = 100;
+
+/// Where a workflow's poller is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollCursor {
+    /// `updated_at` of the newest change delivered (`YYYY-MM-DD HH:MM:SS`, UTC).
+    pub at: String,
+    /// Ids delivered with exactly that `updated_at`.
+    pub seen: Vec<u64>,
+}
+
+/// Magento's timestamp format for Unix seconds.
+pub fn magento_time(unix: u64) -> String {
+    let days = unix / 86_400;
+    let secs = unix % 86_400;
+    let (y, m, d) = civil(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+fn civil(days: u64) -> (i64, u32, u32) {
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+impl Engine {
+    /// Polls a `poll` workflow once at `now` (Unix seconds): queues runs for the customers
+    /// changed since the cursor and moves it. Returns the runs queued.
+    pub async fn poll(&self, workflow: &str, now: u64) -> Result<Vec<u64>> {
+        let loaded = self.workflow(workflow)?;
+        let Trigger::Poll { filters, start, .. } = &loaded.def.trigger else {
+            return Err(EngineError::Connection(
+                workflow.to_owned(),
+                "this workflow has no poll trigger".into(),
+            ));
+        };
+        let key = format!("poll/{workflow}");
+        let cursor = match self.store().cursor::<PollCursor>(&key)? {
+            Some(c) => c,
+            None => {
+                let at = match start.as_str() {
+                    "now" => magento_time(now),
+                    "beginning" => "1970-01-01 00:00:00".to_owned(),
+                    given => given.to_owned(),
+                };
+                let first = PollCursor {
+                    at,
+                    seen: Vec::new(),
+                };
+                self.store().set_cursor(&key, &first)?;
+                first
+            }
+        };
+        let mut criteria = SearchCriteria::new()
+            .filter("updated_at", Condition::Gteq, cursor.at.clone())
+            .sort("updated_at", Direction::Asc)
+            .page_size(300);
+        for f in filters {
+            let f =
+                Filter::parse(f).map_err(|e| EngineError::Connection(workflow.to_owned(), e))?;
+            criteria = criteria.any(vec![f]);
+        }
+        let found = loaded
+            .client()
+            .customers(criteria)
+            .collect()
+            .await
+            .map_err(|e| EngineError::Connection(workflow.to_owned(), e.to_string()))?;
+        let fresh: Vec<_> = found
+            .into_iter()
+            .filter(|c| !(c.updated_at == cursor.at && cursor.seen.contains(&c.id)))
+            .collect();
+        let Some(last) = fresh.last() else {
+            return Ok(Vec::new());
+        };
+        let at = last.updated_at.clone();
+        let mut seen: Vec<u64> = if at == cursor.at {
+            cursor.seen.clone()
+        } else {
+            Vec::new()
+        };
+        seen.extend(fresh.iter().filter(|c| c.updated_at == at).map(|c| c.id));
+        let moved = serde_json::to_value(PollCursor { at, seen })
+            .map_err(|e| mageflow_store::Error::Corrupt(e.to_string()))?;
+        let events: Vec<Event> = fresh
+            .chunks(PER_RUN)
+            .map(|chunk| Event::Poll {
+                customers: chunk.to_vec(),
+            })
+            .collect();
+        match self.queue(workflow, &events, "poll", false, None, Some((&key, &moved)))? {
+            Queued::Runs(runs) => Ok(runs.into_iter().map(|r| r.id).collect()),
+            Queued::Duplicate(_) => Ok(Vec::new()),
+        }
+    }
+}
