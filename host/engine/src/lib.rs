@@ -15,10 +15,12 @@ mod error;
 mod event;
 mod journal;
 mod poll;
+mod schedule;
 pub mod workflow;
 
 pub use engine::{Engine, Loaded};
 pub use error::{EngineError, Result};
 pub use event::Event;
 pub use poll::{PollCursor, magento_time};
+pub use schedule::CronCursor;
 pub use workflow::{Workflow, WorkflowError};

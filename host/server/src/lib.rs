@@ -87,6 +87,38 @@ impl Tokens {
     }
 }
 
+/// Fires cron ticks and polls, every second, and hands their runs to the workers.
+async fn triggers(api: Api) {
+    use mageflow_engine::workflow::Trigger;
+    let mut last_poll: BTreeMap<String, std::time::Instant> = BTreeMap::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        for w in api.engine().workflows() {
+            let name = w.def.name.as_str();
+            let queued = match &w.def.trigger {
+                Trigger::Cron { .. } => api.engine().cron_tick(name, now),
+                Trigger::Poll { interval, .. } => {
+                    let due = last_poll.get(name).is_none_or(|t| t.elapsed() >= *interval);
+                    if !due {
+                        continue;
+                    }
+                    last_poll.insert(name.to_owned(), std::time::Instant::now());
+                    api.engine().poll(name, now).await
+                }
+                Trigger::Manual | Trigger::Webhook { .. } => continue,
+            };
+            match queued {
+                Ok(runs) => runs.into_iter().for_each(|r| api.dispatch(r)),
+                Err(e) => tracing::warn!(workflow = name, error = %e, "trigger failed"),
+            }
+        }
+    }
+}
+
 /// Serves the API on `listener` until the process ends: first resumes every unfinished run.
 /// Webhook secrets are read from the environment (`var`).
 pub async fn serve(
@@ -118,6 +150,7 @@ pub async fn serve(
             }
         }
     });
+    tokio::spawn(triggers(api.clone()));
     axum::serve(listener, http::router(api)).await?;
     Ok(())
 }
