@@ -268,6 +268,7 @@ impl Engine {
             diverged: Mutex::new(None),
             approved_by: approved_by.clone(),
             plan: Mutex::new(Vec::new()),
+            pending: Mutex::new(Vec::new()),
         });
         let approver = Arc::new(StoreApprover {
             store: self.store.clone(),
@@ -301,6 +302,9 @@ impl Engine {
             r.updated_at = now_secs();
         })?;
         let report = plugin.run(&event.trigger(), &opts).await;
+        if let Err(e) = gateway.write_pending() {
+            tracing::error!(run = id, error = %e, "the run's last answers could not be journaled");
+        }
         let log: Vec<(String, String)> = report
             .log
             .into_iter()
@@ -357,7 +361,8 @@ impl Engine {
             }
             r.updated_at = now_secs();
         })?;
-        self.store.flush()?;
+        // Not flushed here: a run whose end is lost in a crash is replayed from its journal,
+        // and the replay repeats no write.
         tracing::info!(run = id, workflow = %run.workflow, status = end.status.name(), "run ended or paused");
         Ok(run)
     }
@@ -386,6 +391,7 @@ impl Engine {
             diverged: Mutex::new(None),
             approved_by: Arc::new(Mutex::new(None)),
             plan: Mutex::new(Vec::new()),
+            pending: Mutex::new(Vec::new()),
         });
         let opts = RunOptions {
             gateway: gateway.clone(),

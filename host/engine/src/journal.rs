@@ -35,7 +35,14 @@ pub(crate) struct Journaled {
     pub(crate) approved_by: Arc<Mutex<Option<String>>>,
     /// A dry run's planned writes.
     pub(crate) plan: Mutex<Vec<Value>>,
+    /// Answered calls not yet written: reads need no durability before the run goes on (a
+    /// lost one is simply asked again on replay), so they are written in batches, and always
+    /// before the next write's intent, which keeps the journal in call order.
+    pub(crate) pending: Mutex<Vec<Entry>>,
 }
+
+/// Answered calls kept in memory before a batch is written.
+const BATCH: usize = 256;
 
 /// What a call's arguments digest to (passwords are never serialized).
 pub(crate) fn digest(call: &Call) -> String {
@@ -91,7 +98,7 @@ impl Journaled {
                 return Err(Failure::Unavailable(why));
             }
             if let EntryState::Done { result } = &entry.state {
-                return serde_json::from_value::<Result<Reply, Failure>>(result.clone()).map_err(
+                return serde_json::from_str::<Result<Reply, Failure>>(result.get()).map_err(
                     |e| Failure::Unavailable(format!("journal entry {seq} is unreadable: {e}")),
                 )?;
             }
@@ -103,6 +110,7 @@ impl Journaled {
         let result = if call.writes() && self.dry_run {
             self.plan(call).await
         } else if call.writes() {
+            self.write_pending()?;
             self.store
                 .record(
                     self.run,
@@ -130,18 +138,30 @@ impl Journaled {
         digest: &str,
         result: &Result<Reply, Failure>,
     ) -> Result<(), Failure> {
-        let result = serde_json::to_value(result).map_err(stored)?;
-        self.store
-            .record(
-                self.run,
-                &Entry {
-                    seq,
-                    call: name.into(),
-                    digest: digest.into(),
-                    state: EntryState::Done { result },
-                },
-            )
-            .map_err(stored)
+        let result = serde_json::value::to_raw_value(result).map_err(stored)?;
+        let full = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            pending.push(Entry {
+                seq,
+                call: name.into(),
+                digest: digest.into(),
+                state: EntryState::Done { result },
+            });
+            pending.len() >= BATCH
+        };
+        if full {
+            self.write_pending()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the answered calls kept in memory.
+    pub(crate) fn write_pending(&self) -> Result<(), Failure> {
+        let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.store.record_all(self.run, &batch).map_err(stored)
     }
 
     /// The first divergence, if any.

@@ -209,7 +209,7 @@ async fn a_run_cut_off_mid_write_is_replayed_and_writes_each_customer_once() {
         .journal(run.id)
         .unwrap()
         .iter()
-        .filter(|e| e.state == EntryState::Intent)
+        .filter(|e| matches!(e.state, EntryState::Intent))
         .count();
     let recovered = engine.recover().await.unwrap();
     let done = recovered

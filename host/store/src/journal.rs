@@ -3,12 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::runs::RunId;
 use crate::{Result, Store, decode, encode, pair};
 
 /// One recorded host call.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Entry {
     /// Position in the run's call sequence, from 0.
     pub seq: u64,
@@ -21,15 +22,15 @@ pub struct Entry {
 }
 
 /// Where a recorded call got to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EntryState {
     /// About to be sent (a write whose answer never came back is in doubt).
     Intent,
-    /// Answered; the reply or failure as the gateway gave it.
+    /// Answered; the reply or failure as the gateway gave it (JSON, kept as written).
     Done {
         /// The recorded answer.
-        result: Value,
+        result: Box<RawValue>,
     },
 }
 
@@ -78,6 +79,16 @@ impl Store {
     /// Records (or completes) one call of a run.
     pub fn record(&self, run: RunId, entry: &Entry) -> Result<()> {
         self.journal.insert(pair(run, entry.seq), encode(entry)?)?;
+        Ok(())
+    }
+
+    /// Records several calls of a run at once.
+    pub fn record_all(&self, run: RunId, entries: &[Entry]) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for e in entries {
+            batch.insert(&pair(run, e.seq)[..], encode(e)?);
+        }
+        self.journal.apply_batch(batch)?;
         Ok(())
     }
 

@@ -126,7 +126,7 @@ fn journals_keep_calls_in_order_per_run() {
                 call: "customers.get".into(),
                 digest: "d1".into(),
                 state: EntryState::Done {
-                    result: json!({"ok": 1}),
+                    result: serde_json::value::to_raw_value(&json!({"ok": 1})).unwrap(),
                 },
             },
         )

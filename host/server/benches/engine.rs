@@ -1,0 +1,194 @@
+//! The engine's costs, printed in one run:
+//! - journal overhead: the same 10,000-call run (customers.get against magento-sim on
+//!   loopback) with and without durability (aim: at most 25 % slower);
+//! - webhook intake on loopback: events durably queued per second and p99 latency (n8n's
+//!   published single-instance figure is 220 executions per second; aim: 20 times that).
+//!
+//! Run: `cargo bench -p mageflow-server`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hmac::{Hmac, Mac};
+use mageflow_engine::{Engine, Event, Workflow};
+use mageflow_magento::{Auth, Connection, MagentoClient};
+use mageflow_runtime::{Grants, RunOptions, Runtime, Trigger};
+use mageflow_server::{HMAC_HEADER, Tokens};
+use mageflow_store::{Status, Store};
+use magento_sim::SimConfig;
+use sha2::Sha256;
+
+const CALLS: u32 = 10_000;
+const DELIVERIES: usize = 20_000;
+const CLIENTS: usize = 64;
+const SECRET: &str = "bench-secret-0123456789";
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("mageflow-bench-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let sim = magento_sim::start(
+        SimConfig {
+            seed_customers: 10,
+            ..Default::default()
+        },
+        "127.0.0.1:0",
+    )
+    .await?;
+    let client = Arc::new(MagentoClient::new(Connection::new(
+        sim.url(),
+        Auth::Admin {
+            username: "admin".into(),
+            password: "Admin123!".into(),
+        },
+    ))?);
+    client.customer(1).await?; // log in outside the timings
+    let runtime = Arc::new(Runtime::new()?);
+    let bytes = std::fs::read(mageflow_test_artifacts::HOST_CALLS)?;
+    let input = format!("get 3 {CALLS}");
+
+    // 1. Without durability: the runtime calling the client directly.
+    let plugin = runtime.load(
+        "host-calls",
+        &bytes,
+        Grants::parse("customers:read").map_err(anyhow::Error::msg)?,
+    )?;
+    let opts = RunOptions::new(client.clone());
+    let mut plain = Vec::new();
+    // 2. With durability: the engine, journaling every call into sled on disk.
+    let data = scratch("journal");
+    let engine = Engine::new(Store::open(&data)?, runtime.clone());
+    let wf = Workflow::parse(
+        Path::new("calls.toml"),
+        &format!(
+            "plugin = {:?}\ngrants = [\"customers:read\"]\n",
+            mageflow_test_artifacts::HOST_CALLS
+        ),
+    )?;
+    engine.add_bytes(wf, &bytes, client.clone())?;
+    let mut durable = Vec::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        let report = plugin.run(&Trigger::Manual(input.clone()), &opts).await;
+        anyhow::ensure!(matches!(report.outcome, Ok(Ok(_))), "plain run failed");
+        plain.push(t.elapsed());
+        let t = Instant::now();
+        let run = engine.start(
+            "calls",
+            Event::Manual {
+                input: input.clone(),
+            },
+            "bench",
+            false,
+        )?;
+        let run = engine.execute(run.id).await?;
+        anyhow::ensure!(
+            run.status == Status::Succeeded,
+            "durable run failed: {:?}",
+            run.error
+        );
+        durable.push(t.elapsed());
+    }
+    plain.sort();
+    durable.sort();
+    let (p, d) = (plain[1], durable[1]);
+    let overhead = (d.as_secs_f64() / p.as_secs_f64() - 1.0) * 100.0;
+    drop(engine);
+    let _ = std::fs::remove_dir_all(&data);
+
+    // 3. Webhook intake: CLIENTS concurrent senders, DELIVERIES distinct signed deliveries.
+    let data = scratch("intake");
+    let engine = Arc::new(Engine::new(Store::open(&data)?, runtime.clone()));
+    let wf = Workflow::parse(
+        Path::new("hooked.toml"),
+        &format!(
+            "plugin = {:?}\ngrants = [\"customers:read\"]\n[trigger]\nkind = \"webhook\"\nsignature = \"hmac\"\nsecret-env = \"S\"\n",
+            mageflow_test_artifacts::ECHO
+        ),
+    )?;
+    engine.add_bytes(
+        wf,
+        &std::fs::read(mageflow_test_artifacts::ECHO)?,
+        client.clone(),
+    )?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/hooks/hooked", listener.local_addr()?);
+    let serving = engine.clone();
+    tokio::spawn(async move {
+        let _ = mageflow_server::serve(serving, Tokens::default(), listener, |_| {
+            Some(SECRET.to_owned())
+        })
+        .await;
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let mut senders = Vec::new();
+    for c in 0..CLIENTS {
+        let http = http.clone();
+        let url = url.clone();
+        senders.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            for i in (c..DELIVERIES).step_by(CLIENTS) {
+                let body = format!(r#"{{"eventName":"customer_save_after","data":{{"n":{i}}}}}"#);
+                let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).expect("any key");
+                mac.update(body.as_bytes());
+                let sig: String = mac
+                    .finalize()
+                    .into_bytes()
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                let t = Instant::now();
+                let resp = http
+                    .post(&url)
+                    .header(HMAC_HEADER, format!("sha256={sig}"))
+                    .body(body)
+                    .send()
+                    .await?;
+                anyhow::ensure!(
+                    resp.status().is_success(),
+                    "delivery refused: {}",
+                    resp.status()
+                );
+                latencies.push(t.elapsed());
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(DELIVERIES);
+    for s in senders {
+        latencies.extend(s.await??);
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let p50 = latencies[latencies.len() / 2];
+    let p99 = latencies[latencies.len() * 99 / 100];
+    let per_sec = DELIVERIES as f64 / elapsed.as_secs_f64();
+    let queued = engine.store().runs(None)?.len();
+    anyhow::ensure!(
+        queued == DELIVERIES,
+        "{queued} runs queued for {DELIVERIES} deliveries"
+    );
+
+    println!("mageflow engine (release, 2 cores, magento-sim and the server in this process)");
+    println!(
+        "  journal overhead, {CALLS} customers.get: without durability {:>7.0} ms   with {:>7.0} ms   +{overhead:.1} %   target <= 25 %   {}",
+        p.as_secs_f64() * 1e3,
+        d.as_secs_f64() * 1e3,
+        if overhead <= 25.0 { "meets" } else { "MISSES" }
+    );
+    println!(
+        "  webhook intake, {DELIVERIES} deliveries from {CLIENTS} clients: {per_sec:>7.0} events/s durably queued   p50 {:.1} ms   p99 {:.1} ms   target >= 4400/s (20 x n8n's 220)   {}",
+        p50.as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3,
+        if per_sec >= 4400.0 { "meets" } else { "MISSES" }
+    );
+    let _ = std::fs::remove_dir_all(&data);
+    Ok(())
+}
