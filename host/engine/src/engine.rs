@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::approvals::{StoreApprover, now_secs};
 use crate::error::{EngineError, Result};
 use crate::event::Event;
-use crate::journal::{JournalClock, Journaled};
+use crate::journal::{JournalClock, JournalState, Journaled};
 use crate::workflow::Workflow;
 
 /// A workflow ready to run: its definition, its plugin (compiled and pre-instantiated) and
@@ -293,6 +293,14 @@ impl Engine {
                     recorded: self.store.clock_readings(id)?,
                     next: AtomicU64::new(0),
                 }),
+                state: Arc::new(JournalState {
+                    store: self.store.clone(),
+                    run: id,
+                    workflow: run.workflow.clone(),
+                    recorded: self.store.state_reads(id)?,
+                    next: AtomicU64::new(0),
+                    dry_run: run.dry_run,
+                }),
                 seed: Some(run.seed),
             },
         };
@@ -410,6 +418,14 @@ impl Engine {
             config: loaded.def.config.clone(),
             hooks: Hooks {
                 clock: Arc::new(mageflow_runtime::SystemClock),
+                state: Arc::new(JournalState {
+                    store: self.store.clone(),
+                    run: run.id,
+                    workflow: run.workflow.clone(),
+                    recorded: Vec::new(),
+                    next: AtomicU64::new(0),
+                    dry_run: true,
+                }),
                 seed: Some(run.seed),
             },
         };

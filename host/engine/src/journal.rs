@@ -510,3 +510,45 @@ impl Clock for JournalClock {
         Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
     }
 }
+
+/// The workflow's `runtime.state-*` values, kept in the store; each read is journaled so a
+/// replay reads what the run read, even after later runs changed the value.
+#[derive(Debug)]
+pub(crate) struct JournalState {
+    pub(crate) store: Store,
+    pub(crate) run: u64,
+    pub(crate) workflow: String,
+    pub(crate) recorded: Vec<Option<String>>,
+    pub(crate) next: AtomicU64,
+    /// A dry run reads the stored values and keeps its writes to itself.
+    pub(crate) dry_run: bool,
+}
+
+impl mageflow_runtime::StateStore for JournalState {
+    fn get(&self, key: &str) -> Option<String> {
+        if self.dry_run {
+            return self.store.state(&self.workflow, key).ok().flatten();
+        }
+        let seq = self.next.fetch_add(1, Ordering::SeqCst);
+        if let Some(v) = self.recorded.get(seq as usize) {
+            return v.clone();
+        }
+        let live = self.store.state(&self.workflow, key).unwrap_or_else(|e| {
+            tracing::error!(run = self.run, error = %e, "workflow state could not be read");
+            None
+        });
+        if let Err(e) = self.store.record_state_read(self.run, seq, live.as_deref()) {
+            tracing::error!(run = self.run, error = %e, "a state read could not be journaled");
+        }
+        live
+    }
+
+    fn set(&self, key: &str, value: &str) {
+        if self.dry_run {
+            return;
+        }
+        if let Err(e) = self.store.set_state(&self.workflow, key, value) {
+            tracing::error!(run = self.run, error = %e, "workflow state could not be written");
+        }
+    }
+}

@@ -472,3 +472,52 @@ async fn the_poller_misses_and_doubles_nothing_when_many_change_in_one_second() 
     let cursor: mageflow_engine::PollCursor = engine.store().cursor("poll/watch").unwrap().unwrap();
     assert_eq!(cursor.seen, [5]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workflow_state_outlives_runs_and_replays_read_what_they_read() {
+    let server = sim(1).await;
+    let wf = workflow(
+        "counter",
+        built::HOST_CALLS,
+        "grants = [\"customers:read\"]\n",
+    );
+    let engine = engine(&server, wf);
+    let mut summaries = Vec::new();
+    for _ in 0..3 {
+        let run = engine
+            .start(
+                "counter",
+                Event::Manual {
+                    input: "count".into(),
+                },
+                "cron",
+                false,
+            )
+            .unwrap();
+        summaries.push(engine.execute(run.id).await.unwrap().summary.unwrap());
+    }
+    assert_eq!(summaries, ["run 1", "run 2", "run 3"]);
+    assert_eq!(
+        engine.store().state("counter", "count").unwrap().as_deref(),
+        Some("3")
+    );
+    // A dry run reads the state and leaves it alone.
+    let dry = engine
+        .start(
+            "counter",
+            Event::Manual {
+                input: "count".into(),
+            },
+            "cron",
+            true,
+        )
+        .unwrap();
+    assert_eq!(
+        engine.execute(dry.id).await.unwrap().summary.as_deref(),
+        Some("run 4")
+    );
+    assert_eq!(
+        engine.store().state("counter", "count").unwrap().as_deref(),
+        Some("3")
+    );
+}

@@ -40,11 +40,43 @@ impl Clock for FixedClock {
     }
 }
 
+/// Where `runtime.state-get` and `state-set` keep a workflow's values between runs. The engine
+/// keeps them in its store and journals each read, so a replay reads what the run read.
+pub trait StateStore: Send + Sync + std::fmt::Debug {
+    /// The value stored under `key`.
+    fn get(&self, key: &str) -> Option<String>;
+    /// Stores `value` under `key`.
+    fn set(&self, key: &str, value: &str);
+}
+
+/// State kept in memory, for one `RunOptions` (what `mageflow plugin run` uses).
+#[derive(Debug, Default)]
+pub struct MemoryState(std::sync::Mutex<std::collections::BTreeMap<String, String>>);
+
+impl StateStore for MemoryState {
+    fn get(&self, key: &str) -> Option<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    fn set(&self, key: &str, value: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.to_owned(), value.to_owned());
+    }
+}
+
 /// A run's clock and the seed of its randomness.
 #[derive(Debug, Clone)]
 pub struct Hooks {
     /// Answers `runtime.now` and the WASI clocks.
     pub clock: Arc<dyn Clock>,
+    /// Keeps `runtime.state-*` values.
+    pub state: Arc<dyn StateStore>,
     /// Every random byte the plugin reads (WASI `random` and `insecure`) derives from this
     /// seed. `None`: a fresh seed from the operating system for each run.
     pub seed: Option<[u8; 32]>,
@@ -55,6 +87,7 @@ impl Default for Hooks {
     fn default() -> Self {
         Hooks {
             clock: Arc::new(SystemClock),
+            state: Arc::new(MemoryState::default()),
             seed: None,
         }
     }

@@ -402,7 +402,7 @@ impl Plugin {
                 clock: opts.hooks.clock.clone(),
                 log: Vec::new(),
                 config: opts.config.clone(),
-                state: BTreeMap::new(),
+                state: opts.hooks.state.clone(),
             },
         };
         let mut store = Store::new(&self.engine, state);

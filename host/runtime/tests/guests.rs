@@ -268,6 +268,7 @@ async fn time_and_randomness_come_from_the_run_hooks() {
         hooks: Hooks {
             clock: Arc::new(FixedClock(Duration::new(1_700_000_000, 500))),
             seed: Some([seed; 32]),
+            ..Hooks::default()
         },
         ..options(&server, Limits::default())
     };

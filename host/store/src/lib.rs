@@ -39,6 +39,7 @@ pub struct Store {
     dedupe: sled::Tree,
     audit: sled::Tree,
     state: sled::Tree,
+    state_reads: sled::Tree,
 }
 
 impl Store {
@@ -75,6 +76,7 @@ impl Store {
             dedupe: db.open_tree("dedupe")?,
             audit: db.open_tree("audit")?,
             state: db.open_tree("state")?,
+            state_reads: db.open_tree("state-reads")?,
             db,
         })
     }
@@ -129,6 +131,22 @@ impl Store {
     pub fn set_state(&self, workflow: &str, key: &str, value: &str) -> Result<()> {
         self.state
             .insert(state_key(workflow, key), value.as_bytes())?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// The state values a run read, in order (journaled so a replay reads the same).
+    pub fn state_reads(&self, run: u64) -> Result<Vec<Option<String>>> {
+        self.state_reads
+            .scan_prefix(run.to_be_bytes())
+            .map(|item| decode(&item?.1))
+            .collect()
+    }
+
+    /// Records a run's state read number `seq`.
+    pub fn record_state_read(&self, run: u64, seq: u64, value: Option<&str>) -> Result<()> {
+        self.state_reads.insert(pair(run, seq), encode(&value)?)?;
         Ok(())
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::generated::mageflow::workflow::runtime::{self, Level};
-use crate::hooks::Clock;
+use crate::hooks::{Clock, StateStore};
 
 /// One line of a run's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub(crate) struct RuntimeHost {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) log: Vec<LogLine>,
     pub(crate) config: BTreeMap<String, String>,
-    pub(crate) state: BTreeMap<String, String>,
+    pub(crate) state: Arc<dyn StateStore>,
 }
 
 /// Most log lines one run keeps; later ones are counted, not stored.
@@ -53,11 +53,11 @@ impl runtime::Host for RuntimeHost {
     }
 
     async fn state_get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-        Ok(self.state.get(&key).cloned())
+        Ok(self.state.get(&key))
     }
 
     async fn state_set(&mut self, key: String, value: String) -> wasmtime::Result<()> {
-        self.state.insert(key, value);
+        self.state.set(&key, &value);
         Ok(())
     }
 }

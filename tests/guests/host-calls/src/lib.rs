@@ -1,7 +1,8 @@
 //! Test and benchmark guest: makes N host calls. Input `get ID N` calls `customers.get(ID)` N
 //! times; `now N` calls `runtime.now()` N times. The outcome reports how many calls were made.
 //! Input `clock` reports, as JSON, what the run sees of time and randomness: WASI's wall clock,
-//! `runtime.now`, WASI's monotonic clock across a short wait, and 16 random bytes.
+//! `runtime.now`, WASI's monotonic clock across a short wait, and 16 random bytes. Input
+//! `count` counts its runs in the workflow's state.
 
 use mageflow_sdk::{Guest, Outcome, Trigger, customers, export_workflow, runtime};
 
@@ -14,6 +15,18 @@ impl Guest for Calls {
         };
         if input == "clock" {
             return clock();
+        }
+        if input == "count" {
+            // Counts its own runs in the workflow's state.
+            let n: u64 = runtime::state_get("count")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+                + 1;
+            runtime::state_set("count", &n.to_string());
+            return Ok(Outcome {
+                summary: format!("run {n}"),
+                output_json: None,
+            });
         }
         let words: Vec<&str> = input.split_whitespace().collect();
         let made = match words.as_slice() {
