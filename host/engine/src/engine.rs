@@ -369,8 +369,12 @@ impl Engine {
             }
             r.updated_at = now_secs();
         })?;
-        // Not flushed here: a run whose end is lost in a crash is replayed from its journal,
-        // and the replay repeats no write.
+        // A run waiting for people is made durable with its approval: they will act on it.
+        // A run's end is not flushed here: if a crash loses it, the run is replayed from its
+        // journal, and the replay repeats no write.
+        if end.status == Status::AwaitingApproval {
+            self.store.flush()?;
+        }
         tracing::info!(run = id, workflow = %run.workflow, status = end.status.name(), "run ended or paused");
         Ok(run)
     }
