@@ -212,7 +212,10 @@ impl Engine {
         requester: &str,
         dry_run: bool,
     ) -> Result<Run> {
-        match self.queue(workflow, &[event], requester, dry_run, None, None)? {
+        let queued = self.queue(workflow, &[event], requester, dry_run, None, None)?;
+        // Whoever started it is told it is queued: it must survive a crash.
+        self.store.flush()?;
+        match queued {
             Queued::Runs(mut runs) => Ok(runs.remove(0)),
             Queued::Duplicate(id) => Ok(self.store.run(id)?),
         }
@@ -468,6 +471,7 @@ impl Engine {
         decision: &Decision,
     ) -> Result<(Approval, Option<Run>)> {
         let settled = self.store.decide(approval, by, decision, now_secs())?;
+        self.store.flush()?;
         if settled.status == ApprovalStatus::Pending {
             return Ok((settled, None));
         }

@@ -229,6 +229,8 @@ impl Api {
     ) -> Result<Value, ApiError> {
         let by = self.approver(token)?;
         let settled = self.engine.store().decide(id, &by, &decision, now())?;
+        // The approver is told it is recorded: it must survive a crash.
+        self.engine.store().flush()?;
         if settled.status != ApprovalStatus::Pending {
             if wait {
                 self.engine.execute(settled.run).await?;
