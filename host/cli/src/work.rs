@@ -385,42 +385,35 @@ pub(crate) async fn approvals(args: ApprovalsArgs) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&a)?);
         }
         ApprovalsCommand::Approve { id, comment } => {
-            let a = match &target {
-                Target::Http(..) => {
-                    target
-                        .post(
-                            &format!("/api/approvals/{id}/approve"),
-                            token,
-                            json!({"comment": comment}),
-                        )
-                        .await?
-                }
-                Target::Local(api) => {
-                    api.decide(id, token, Decision::Approve(comment), true)
-                        .await?
-                }
-            };
-            println!("approval {id}: {}", text(&a["status"]));
+            decide(&target, token, id, Decision::Approve(comment)).await?;
         }
         ApprovalsCommand::Reject { id, reason } => {
-            let a = match &target {
-                Target::Http(..) => {
-                    target
-                        .post(
-                            &format!("/api/approvals/{id}/reject"),
-                            token,
-                            json!({"reason": reason}),
-                        )
-                        .await?
-                }
-                Target::Local(api) => {
-                    api.decide(id, token, Decision::Reject(reason), true)
-                        .await?
-                }
-            };
-            println!("approval {id}: {}", text(&a["status"]));
+            decide(&target, token, id, Decision::Reject(reason)).await?;
         }
     }
+    Ok(())
+}
+
+/// Approves or rejects over HTTP or locally, and says where the approval stands.
+async fn decide(
+    target: &Target,
+    token: Option<&str>,
+    id: u64,
+    decision: Decision,
+) -> anyhow::Result<()> {
+    let a = match target {
+        Target::Http(..) => {
+            let (verb, body) = match &decision {
+                Decision::Approve(comment) => ("approve", json!({ "comment": comment })),
+                Decision::Reject(reason) => ("reject", json!({ "reason": reason })),
+            };
+            target
+                .post(&format!("/api/approvals/{id}/{verb}"), token, body)
+                .await?
+        }
+        Target::Local(api) => api.decide(id, token, decision, true).await?,
+    };
+    println!("approval {id}: {}", text(&a["status"]));
     Ok(())
 }
 
