@@ -1,7 +1,7 @@
 //! `mageflow plugin ...`: check a plugin against grants, and run it once against Magento.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,13 +27,14 @@ pub(crate) struct PluginArgs {
     no_cache: bool,
 }
 
-/// The runtime for one command: with the on-disk compile cache unless `--no-cache`. A cache
-/// the user named must work; the default one is skipped (with a warning) when unusable.
-fn runtime(args: &PluginArgs) -> anyhow::Result<Runtime> {
-    if args.no_cache {
+/// The runtime for one command: with the on-disk compile cache unless `no_cache`. A cache
+/// the user named must work; the default one ($XDG_CACHE_HOME or ~/.cache, then
+/// mageflow/compiled) is skipped, with a warning, when unusable.
+pub(crate) fn compile_runtime(cache_dir: Option<&Path>, no_cache: bool) -> anyhow::Result<Runtime> {
+    if no_cache {
         return Ok(Runtime::new()?);
     }
-    if let Some(dir) = &args.cache_dir {
+    if let Some(dir) = cache_dir {
         let dir = std::path::absolute(dir)
             .with_context(|| format!("cannot resolve --cache-dir {}", dir.display()))?;
         return Ok(Runtime::with_disk_cache(&dir)?);
@@ -98,7 +99,7 @@ fn read(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
 }
 
 pub(crate) async fn run(args: PluginArgs) -> anyhow::Result<()> {
-    let runtime = runtime(&args)?;
+    let runtime = compile_runtime(args.cache_dir.as_deref(), args.no_cache)?;
     match args.command {
         PluginCommand::Check { plugin, grants } => {
             let grants = Grants::parse(&grants).map_err(Usage)?;

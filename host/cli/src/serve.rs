@@ -1,18 +1,18 @@
 //! `mageflow serve`, and the engine it (or a command with no server to talk to) builds from
 //! the workflows directory and the data directory.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Args;
 use mageflow_engine::{Engine, Workflow};
 use mageflow_magento::MagentoClient;
-use mageflow_runtime::Runtime;
 use mageflow_server::Tokens;
 use mageflow_store::Store;
 
 use crate::Usage;
+use crate::plugin::compile_runtime;
 
 /// Where the workflows and the data live.
 #[derive(Debug, Args, Clone)]
@@ -35,7 +35,8 @@ pub(crate) struct Places {
         global = true
     )]
     pub(crate) data_dir: PathBuf,
-    /// Where compiled plugins are kept (default: ~/.cache/mageflow/compiled).
+    /// Where compiled plugins are kept (default: $XDG_CACHE_HOME or ~/.cache, then
+    /// mageflow/compiled).
     #[arg(long, env = "MAGEFLOW_CACHE_DIR", value_name = "DIR", global = true)]
     pub(crate) cache_dir: Option<PathBuf>,
 }
@@ -60,24 +61,13 @@ pub(crate) fn tokens() -> anyhow::Result<Tokens> {
     Ok(Tokens::parse(&text).map_err(|e| Usage(format!("MAGEFLOW_APPROVER_TOKENS: {e}")))?)
 }
 
-fn runtime(cache: Option<&Path>) -> anyhow::Result<Runtime> {
-    let dir = match cache {
-        Some(d) => std::path::absolute(d)?,
-        None => match std::env::var_os("HOME") {
-            Some(home) => PathBuf::from(home).join(".cache/mageflow/compiled"),
-            None => return Ok(Runtime::new()?),
-        },
-    };
-    Ok(Runtime::with_disk_cache(&dir)?)
-}
-
 /// Opens the store and loads every workflow, each with its Magento client.
 pub(crate) fn engine(places: &Places) -> anyhow::Result<Arc<Engine>> {
     let workflows = Workflow::load_dir(&places.workflows)?;
     let store = Store::open(&places.data_dir)?;
     let engine = Arc::new(Engine::new(
         store,
-        Arc::new(runtime(places.cache_dir.as_deref())?),
+        Arc::new(compile_runtime(places.cache_dir.as_deref(), false)?),
     ));
     for wf in workflows {
         let name = wf.name.clone();

@@ -421,7 +421,8 @@ pub(crate) async fn workflows(args: WorkflowsArgs) -> anyhow::Result<()> {
     match args.command {
         WorkflowsCommand::Validate => {
             let all = mageflow_engine::Workflow::load_dir(&args.remote.places.workflows)?;
-            let runtime = mageflow_runtime::Runtime::new()?;
+            let runtime =
+                crate::plugin::compile_runtime(args.remote.places.cache_dir.as_deref(), false)?;
             for wf in &all {
                 let bytes = std::fs::read(&wf.plugin).with_context(|| {
                     format!("workflow {}: cannot read {}", wf.name, wf.plugin.display())

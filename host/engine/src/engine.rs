@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 
 use mageflow_magento::MagentoClient;
-use mageflow_runtime::{Hooks, Plugin, RunOptions, Runtime};
+use mageflow_runtime::{Hooks, Plugin, RunOptions, Runtime, fresh_seed};
 use mageflow_store::{Approval, ApprovalStatus, Decision, NewRun, Queued, Run, Status, Store};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::approvals::{StoreApprover, now_secs};
 use crate::error::{EngineError, Result};
 use crate::event::Event;
-use crate::journal::{JournalClock, JournalState, Journaled};
+use crate::journal::{JournalClock, JournalState, Journaled, hex};
 use crate::workflow::Workflow;
 
 /// A workflow ready to run: its definition, its plugin (compiled and pre-instantiated) and
@@ -52,21 +52,6 @@ pub struct Engine {
     workflows: RwLock<BTreeMap<String, Arc<Loaded>>>,
     /// Runs a worker is executing now: a run never executes twice at once.
     active: Mutex<HashSet<u64>>,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn fresh_seed() -> [u8; 32] {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let mut h = Sha256::new();
-    h.update(nanos.to_le_bytes());
-    h.update(std::process::id().to_le_bytes());
-    h.update(format!("{:p}", &nanos).as_bytes());
-    h.finalize().into()
 }
 
 /// How an attempt at a run ended.
@@ -260,19 +245,14 @@ impl Engine {
             mageflow_store::Error::Corrupt(format!("run {id} has an unreadable trigger: {e}"))
         })?;
         let approved_by = Arc::new(Mutex::new(None));
-        let gateway = Arc::new(Journaled {
-            store: self.store.clone(),
-            run: id,
-            workflow: run.workflow.clone(),
-            client: loaded.client.clone(),
-            dry_run: run.dry_run,
-            recorded: self.store.journal(id)?,
-            next: AtomicU64::new(0),
-            diverged: Mutex::new(None),
-            approved_by: approved_by.clone(),
-            plan: Mutex::new(Vec::new()),
-            pending: Mutex::new(Vec::new()),
-        });
+        let gateway = Arc::new(Journaled::new(
+            self.store.clone(),
+            &run,
+            loaded.client.clone(),
+            run.dry_run,
+            self.store.journal(id)?,
+            approved_by.clone(),
+        ));
         let approver = Arc::new(StoreApprover {
             store: self.store.clone(),
             run: id,
@@ -395,19 +375,14 @@ impl Engine {
         let Ok(scratch) = Store::temporary() else {
             return;
         };
-        let gateway = Arc::new(Journaled {
-            store: scratch.clone(),
-            run: run.id,
-            workflow: run.workflow.clone(),
-            client: loaded.client.clone(),
-            dry_run: true,
-            recorded: Vec::new(),
-            next: AtomicU64::new(0),
-            diverged: Mutex::new(None),
-            approved_by: Arc::new(Mutex::new(None)),
-            plan: Mutex::new(Vec::new()),
-            pending: Mutex::new(Vec::new()),
-        });
+        let gateway = Arc::new(Journaled::new(
+            scratch.clone(),
+            run,
+            loaded.client.clone(),
+            true,
+            Vec::new(),
+            Arc::new(Mutex::new(None)),
+        ));
         let opts = RunOptions {
             gateway: gateway.clone(),
             limits: loaded.def.limits.clone(),
@@ -462,16 +437,29 @@ impl Engine {
         }
     }
 
+    /// Records `by`'s decision and makes it durable (the approver is told it is recorded).
+    /// Refusals (self-approval, late, repeated, not an approver) name why. Resuming the run is
+    /// the caller's: see [`Engine::decide`].
+    pub fn record_decision(
+        &self,
+        approval: u64,
+        by: &str,
+        decision: &Decision,
+    ) -> Result<Approval> {
+        let settled = self.store.decide(approval, by, decision, now_secs())?;
+        self.store.flush()?;
+        Ok(settled)
+    }
+
     /// Records a decision; when it settles the approval, the run resumes (by replay) before
-    /// this returns. Refusals (self-approval, late, repeated, not an approver) name why.
+    /// this returns.
     pub async fn decide(
         &self,
         approval: u64,
         by: &str,
         decision: &Decision,
     ) -> Result<(Approval, Option<Run>)> {
-        let settled = self.store.decide(approval, by, decision, now_secs())?;
-        self.store.flush()?;
+        let settled = self.record_decision(approval, by, decision)?;
         if settled.status == ApprovalStatus::Pending {
             return Ok((settled, None));
         }
@@ -494,15 +482,18 @@ impl Engine {
     /// After a restart: every run that was queued or running is executed again (replaying
     /// what it had done), and every run whose approval was settled meanwhile resumes.
     pub async fn recover(&self) -> Result<Vec<Run>> {
+        let settled: HashSet<u64> = self
+            .store
+            .approvals(None)?
+            .iter()
+            .filter(|a| a.status != ApprovalStatus::Pending)
+            .map(|a| a.run)
+            .collect();
         let mut out = Vec::new();
         for run in self.store.runs(None)? {
             let resume = match run.status {
                 Status::Queued | Status::Running => true,
-                Status::AwaitingApproval => self
-                    .store
-                    .approvals(None)?
-                    .iter()
-                    .any(|a| a.run == run.id && a.status != ApprovalStatus::Pending),
+                Status::AwaitingApproval => settled.contains(&run.id),
                 Status::Succeeded | Status::Failed => false,
             };
             if resume {

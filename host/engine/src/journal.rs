@@ -15,6 +15,8 @@ use mageflow_store::{AuditEntry, Entry, EntryState, FieldChange, Store};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::approvals::now_secs;
+
 /// Operations per bulk request.
 const BULK_CHUNK: usize = 200;
 
@@ -44,19 +46,16 @@ pub(crate) struct Journaled {
 /// Answered calls kept in memory before a batch is written.
 const BATCH: usize = 256;
 
-/// What a call's arguments digest to (passwords are never serialized).
-pub(crate) fn digest(call: &Call) -> String {
-    let bytes = serde_json::to_vec(call).unwrap_or_default();
-    Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// Lowercase hex of some bytes.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+/// What a call's arguments digest to (passwords are never serialized).
+pub(crate) fn digest(call: &Call) -> String {
+    hex(&Sha256::digest(
+        serde_json::to_vec(call).unwrap_or_default(),
+    ))
 }
 
 fn stored(e: impl std::fmt::Display) -> Failure {
@@ -70,6 +69,31 @@ impl Gateway for Journaled {
 }
 
 impl Journaled {
+    /// A journal for `run`, starting from what was `recorded`; `approved_by` is shared with
+    /// the run's approver.
+    pub(crate) fn new(
+        store: Store,
+        run: &mageflow_store::Run,
+        client: Arc<MagentoClient>,
+        dry_run: bool,
+        recorded: Vec<Entry>,
+        approved_by: Arc<Mutex<Option<String>>>,
+    ) -> Journaled {
+        Journaled {
+            store,
+            run: run.id,
+            workflow: run.workflow.clone(),
+            client,
+            dry_run,
+            recorded,
+            next: AtomicU64::new(0),
+            diverged: Mutex::new(None),
+            approved_by,
+            plan: Mutex::new(Vec::new()),
+            pending: Mutex::new(Vec::new()),
+        }
+    }
+
     async fn answer(&self, call: Call) -> Result<Reply, Failure> {
         if let Some(why) = self
             .diverged

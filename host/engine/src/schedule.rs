@@ -6,7 +6,7 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, FixedOffset, TimeZone as _};
-use mageflow_store::{Queued, Status};
+use mageflow_store::Queued;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::Engine;
@@ -99,9 +99,11 @@ impl Engine {
             }
         };
         if *overlap == Overlap::Skip && !fire.is_empty() {
-            let busy = self.store().runs(None)?.iter().any(|r| {
-                r.workflow == workflow && !r.status.is_final() && r.status != Status::Failed
-            });
+            let busy = self
+                .store()
+                .runs(None)?
+                .iter()
+                .any(|r| r.workflow == workflow && !r.status.is_final());
             if busy {
                 tracing::info!(
                     workflow,

@@ -70,6 +70,13 @@ impl StateStore for MemoryState {
     }
 }
 
+/// A seed from the operating system's randomness.
+pub fn fresh_seed() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    rand_wasi::rng().fill_bytes(&mut seed);
+    seed
+}
+
 /// A run's clock and the seed of its randomness.
 #[derive(Debug, Clone)]
 pub struct Hooks {
@@ -96,11 +103,7 @@ impl Default for Hooks {
 impl Hooks {
     /// Installs the hooks into a WASI context under construction.
     pub(crate) fn install(&self, wasi: &mut WasiCtxBuilder) {
-        let seed = self.seed.unwrap_or_else(|| {
-            let mut fresh = [0u8; 32];
-            rand_wasi::rng().fill_bytes(&mut fresh);
-            fresh
-        });
+        let seed = self.seed.unwrap_or_else(fresh_seed);
         let derived = |label: &[u8]| -> [u8; 32] {
             Sha256::new()
                 .chain_update(label)

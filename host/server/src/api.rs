@@ -228,9 +228,7 @@ impl Api {
         wait: bool,
     ) -> Result<Value, ApiError> {
         let by = self.approver(token)?;
-        let settled = self.engine.store().decide(id, &by, &decision, now())?;
-        // The approver is told it is recorded: it must survive a crash.
-        self.engine.store().flush()?;
+        let settled = self.engine.record_decision(id, &by, &decision)?;
         if settled.status != ApprovalStatus::Pending {
             if wait {
                 self.engine.execute(settled.run).await?;
@@ -240,12 +238,6 @@ impl Api {
         }
         Ok(approval_json(&settled))
     }
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 fn parse_status(s: &str) -> Result<Status, ApiError> {

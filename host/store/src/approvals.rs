@@ -101,6 +101,19 @@ pub struct Approval {
 }
 
 impl Approval {
+    /// Settles a pending approval whose time ran out at `now`, as its expiry says. Answers
+    /// whether it did.
+    fn lapse(&mut self, now: u64) -> bool {
+        if self.status != ApprovalStatus::Pending || self.expires_at.is_none_or(|t| now < t) {
+            return false;
+        }
+        self.status = match self.on_expiry {
+            Expiry::Expire => ApprovalStatus::Expired,
+            Expiry::Reject => ApprovalStatus::Rejected,
+        };
+        true
+    }
+
     /// Who approved, comma-separated (for audits and the plugin's `approved(by)`).
     pub fn approved_by(&self) -> String {
         self.decisions
@@ -180,11 +193,7 @@ impl Store {
         loop {
             let old = self.approvals.get(key)?.ok_or(Error::NoApproval(id))?;
             let mut a: Approval = decode(&old)?;
-            if a.status == ApprovalStatus::Pending && a.expires_at.is_some_and(|t| now >= t) {
-                a.status = match a.on_expiry {
-                    Expiry::Expire => ApprovalStatus::Expired,
-                    Expiry::Reject => ApprovalStatus::Rejected,
-                };
+            if a.lapse(now) {
                 let new = encode(&a)?;
                 if self
                     .approvals
@@ -277,13 +286,9 @@ impl Store {
         loop {
             let old = self.approvals.get(key)?.ok_or(Error::NoApproval(id))?;
             let mut a: Approval = decode(&old)?;
-            if a.status != ApprovalStatus::Pending || a.expires_at.is_none_or(|t| now < t) {
+            if !a.lapse(now) {
                 return Ok(false);
             }
-            a.status = match a.on_expiry {
-                Expiry::Expire => ApprovalStatus::Expired,
-                Expiry::Reject => ApprovalStatus::Rejected,
-            };
             if self
                 .approvals
                 .compare_and_swap(key, Some(old), Some(encode(&a)?))?
