@@ -42,7 +42,7 @@ fn main() {
     }
     let mut code = String::new();
     let mut names = Vec::new();
-    for (package, _) in &guests {
+    for (package, dir) in &guests {
         let constant = package
             .trim_start_matches("guest-")
             .replace('-', "_")
@@ -55,6 +55,19 @@ fn main() {
             "/// `{package}` built for {TARGET}.\npub const {constant}: &str = {:?};\n",
             file.display().to_string()
         ));
+        // The example plugins are also embedded, for `mageflow demo`.
+        if dir.starts_with(root.join("plugins")) {
+            if file.exists() {
+                code.push_str(&format!(
+                    "/// The bytes of `{package}`.\npub const {constant}_WASM: &[u8] = include_bytes!({:?});\n",
+                    file.display().to_string()
+                ));
+            } else {
+                code.push_str(&format!(
+                    "/// `{package}` was not built (SKIP_GUEST_BUILD=1).\npub const {constant}_WASM: &[u8] = &[];\n"
+                ));
+            }
+        }
         names.push(constant);
     }
     code.push_str("/// Calls `$m!(NAME)` for every guest.\n#[macro_export]\nmacro_rules! foreach_guest {\n    ($m:ident) => {\n");

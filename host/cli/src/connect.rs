@@ -7,7 +7,7 @@ use mageflow_magento::{Auth, Connection, OAuthKeys};
 use crate::Usage;
 
 /// Where Magento is and how to authenticate (flags override the environment).
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub(crate) struct ConnArgs {
     /// Magento base URL, e.g. https://shop.example.com
     #[arg(long, env = "MAGEFLOW_MAGENTO_URL", global = true, value_name = "URL")]
@@ -91,20 +91,57 @@ pub(crate) struct ConnArgs {
         value_name = "PER_SECOND"
     )]
     rate_limit: Option<f64>,
-    /// Most requests in flight at once.
-    #[arg(
-        long,
-        env = "MAGEFLOW_CONCURRENCY",
-        global = true,
-        default_value_t = 8,
-        value_name = "N"
-    )]
-    concurrency: usize,
+    /// Most requests in flight at once [default: 8]
+    #[arg(long, env = "MAGEFLOW_CONCURRENCY", global = true, value_name = "N")]
+    concurrency: Option<usize>,
 }
 
 impl ConnArgs {
+    /// These settings, with what flags and the environment left unset taken from the
+    /// configuration file.
+    fn with_config(&self) -> Result<ConnArgs, Usage> {
+        use crate::config::var;
+        let mut c = self.clone();
+        let fill = |field: &mut Option<String>, name: &str| {
+            if field.is_none() {
+                *field = var(name);
+            }
+        };
+        fill(&mut c.url, "MAGEFLOW_MAGENTO_URL");
+        fill(&mut c.store, "MAGEFLOW_STORE");
+        fill(&mut c.admin_user, "MAGEFLOW_ADMIN_USER");
+        fill(&mut c.admin_password, "MAGEFLOW_ADMIN_PASSWORD");
+        fill(&mut c.integration_token, "MAGEFLOW_INTEGRATION_TOKEN");
+        fill(&mut c.consumer_key, "MAGEFLOW_CONSUMER_KEY");
+        fill(&mut c.consumer_secret, "MAGEFLOW_CONSUMER_SECRET");
+        fill(&mut c.access_token, "MAGEFLOW_ACCESS_TOKEN");
+        fill(&mut c.access_token_secret, "MAGEFLOW_ACCESS_TOKEN_SECRET");
+        if c.rate_limit.is_none()
+            && let Some(r) = var("MAGEFLOW_RATE_LIMIT")
+        {
+            c.rate_limit =
+                Some(r.parse().map_err(|_| {
+                    Usage(format!("the configured rate limit {r:?} is not a number"))
+                })?);
+        }
+        if c.concurrency.is_none()
+            && let Some(n) = var("MAGEFLOW_CONCURRENCY")
+        {
+            c.concurrency = Some(n.parse().map_err(|_| {
+                Usage(format!(
+                    "the configured concurrency {n:?} is not a whole number"
+                ))
+            })?);
+        }
+        Ok(c)
+    }
+
     /// The connection, or a usage error naming what is missing.
     pub(crate) fn connection(&self) -> Result<Connection, Usage> {
+        self.with_config()?.resolve()
+    }
+
+    fn resolve(&self) -> Result<Connection, Usage> {
         let url = self.url.clone().ok_or_else(|| {
             Usage("no Magento URL: set MAGEFLOW_MAGENTO_URL or pass --url".into())
         })?;
@@ -167,7 +204,7 @@ impl ConnArgs {
         let mut conn = Connection::new(url, auth);
         conn.store = self.store.clone();
         conn.rate_limit = self.rate_limit;
-        conn.concurrency = self.concurrency;
+        conn.concurrency = self.concurrency.unwrap_or(8);
         Ok(conn)
     }
 }

@@ -36,9 +36,17 @@ enum MagentoCommand {
     #[command(subcommand)]
     Users(UsersCommand),
     /// Admin roles (needs the /V1/roles extension).
-    Roles,
+    Roles {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Customer groups.
-    Groups,
+    Groups {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Filters shared by the search-like commands.
@@ -164,6 +172,9 @@ enum BulkCommand {
     Status {
         /// The bulk uuid.
         uuid: String,
+        /// One JSON object per operation, per line.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -260,7 +271,12 @@ pub(crate) async fn run(args: MagentoArgs) -> anyhow::Result<()> {
             }
         }
         MagentoCommand::Customers(cmd) => customers(&client, cmd).await?,
-        MagentoCommand::Bulk(BulkCommand::Status { uuid }) => {
+        MagentoCommand::Bulk(BulkCommand::Status { uuid, json: true }) => {
+            for op in &client.bulk_status(&uuid).await?.operations {
+                output::json_line(op)?;
+            }
+        }
+        MagentoCommand::Bulk(BulkCommand::Status { uuid, json: false }) => {
             let status = client.bulk_status(&uuid).await?;
             for op in &status.operations {
                 println!(
@@ -277,14 +293,22 @@ pub(crate) async fn run(args: MagentoArgs) -> anyhow::Result<()> {
             );
         }
         MagentoCommand::Users(cmd) => users(&client, cmd).await?,
-        MagentoCommand::Roles => {
+        MagentoCommand::Roles { json } => {
             for r in client.roles().await? {
-                println!("{:>4}  {}", r.id, r.role_name);
+                if json {
+                    output::json_line(&r)?;
+                } else {
+                    println!("{:>4}  {}", r.id, r.role_name);
+                }
             }
         }
-        MagentoCommand::Groups => {
+        MagentoCommand::Groups { json } => {
             for g in client.customer_groups().await? {
-                println!("{:>4}  {}", g.id, g.code);
+                if json {
+                    output::json_line(&g)?;
+                } else {
+                    println!("{:>4}  {}", g.id, g.code);
+                }
             }
         }
     }

@@ -5,7 +5,9 @@
 //! Exit codes: 0 success, 1 Magento refused or could not be reached (the message says which),
 //! 2 usage error.
 
+mod config;
 mod connect;
+mod demo;
 mod magento;
 mod output;
 mod plugin;
@@ -22,10 +24,54 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log lines on stderr: `text` for people, `json` (one object per line, with the run id
+    /// of every span) for log collectors. Which lines: `RUST_LOG` or `MAGEFLOW_LOG`, e.g.
+    /// `info` or `warn,mageflow_engine=debug`.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "MAGEFLOW_LOG_FORMAT",
+        value_name = "text|json"
+    )]
+    log_format: LogFormat,
+    /// The configuration file [default: ./mageflow.toml when it exists]. Flags and
+    /// `MAGEFLOW_*` variables override it.
+    #[arg(long, global = true, env = "MAGEFLOW_CONFIG", value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Logs to stderr, filtered by `MAGEFLOW_LOG` or `RUST_LOG` (default: `default`).
+fn init_logs(format: LogFormat, default: &str) {
+    use std::io::IsTerminal as _;
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("MAGEFLOW_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
+    }
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Try everything on an embedded simulator: workflows fire and wait for your approval.
+    Demo(demo::DemoArgs),
     /// Work with a Magento directly: customers, bulk, admin users, roles.
     Magento(magento::MagentoArgs),
     /// Check a workflow plugin against grants, or run it once.
@@ -55,11 +101,17 @@ impl std::fmt::Display for Usage {
 impl std::error::Error for Usage {}
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("MAGEFLOW_LOG"))
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    // A server logs what it does; a command says only what went wrong.
+    let default = match cli.command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    };
+    init_logs(cli.log_format, default);
+    if let Err(e) = config::init(cli.config.as_deref()) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -72,6 +124,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Demo(args) => demo::run(args).await,
             Command::Magento(args) => magento::run(args).await,
             Command::Plugin(args) => plugin::run(args).await,
             Command::Serve(args) => serve::run(args).await,

@@ -97,3 +97,35 @@ impl Progress {
         }
     }
 }
+
+/// A one-line spinner with a message on stderr, drawn only when stderr is a terminal.
+#[derive(Debug)]
+pub(crate) struct Spinner {
+    draw: bool,
+    frame: std::cell::Cell<usize>,
+}
+
+impl Spinner {
+    pub(crate) fn new() -> Spinner {
+        Spinner {
+            draw: std::io::stderr().is_terminal(),
+            frame: std::cell::Cell::new(0),
+        }
+    }
+
+    pub(crate) fn tick(&self, message: &str) {
+        if !self.draw {
+            return;
+        }
+        const FRAMES: [char; 4] = ['|', '/', '-', '\\'];
+        let n = self.frame.get();
+        self.frame.set(n + 1);
+        eprint!("\r\x1b[2K{} {message}", FRAMES[n % FRAMES.len()]);
+    }
+
+    pub(crate) fn clear(&self) {
+        if self.draw && self.frame.get() > 0 {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}

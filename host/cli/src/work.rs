@@ -17,15 +17,9 @@ use crate::serve::{Places, engine, tokens};
 /// How to reach the server, and who you are.
 #[derive(Debug, Args, Clone)]
 pub(crate) struct Remote {
-    /// The `mageflow serve` to talk to.
-    #[arg(
-        long,
-        env = "MAGEFLOW_SERVER",
-        default_value = "http://127.0.0.1:7878",
-        value_name = "URL",
-        global = true
-    )]
-    server: String,
+    /// The `mageflow serve` to talk to [default: http://127.0.0.1:7878]
+    #[arg(long, env = "MAGEFLOW_SERVER", value_name = "URL", global = true)]
+    server: Option<String>,
     /// Your approver token (identifies you as requester or approver).
     #[arg(
         long,
@@ -154,7 +148,13 @@ async fn target(remote: &Remote) -> anyhow::Result<Target> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(3600))
         .build()?;
-    let base = remote.server.trim_end_matches('/').to_owned();
+    let base = remote
+        .server
+        .clone()
+        .or_else(|| crate::config::var("MAGEFLOW_SERVER"))
+        .unwrap_or_else(|| "http://127.0.0.1:7878".into())
+        .trim_end_matches('/')
+        .to_owned();
     let up = http
         .get(format!("{base}/healthz"))
         .timeout(Duration::from_secs(2))
@@ -420,9 +420,12 @@ async fn decide(
 pub(crate) async fn workflows(args: WorkflowsArgs) -> anyhow::Result<()> {
     match args.command {
         WorkflowsCommand::Validate => {
-            let all = mageflow_engine::Workflow::load_dir(&args.remote.places.workflows)?;
+            let all = mageflow_engine::Workflow::load_dir_with(
+                &args.remote.places.workflows(),
+                &crate::config::get().limits,
+            )?;
             let runtime =
-                crate::plugin::compile_runtime(args.remote.places.cache_dir.as_deref(), false)?;
+                crate::plugin::compile_runtime(args.remote.places.cache_dir().as_deref(), false)?;
             for wf in &all {
                 let bytes = std::fs::read(&wf.plugin).with_context(|| {
                     format!("workflow {}: cannot read {}", wf.name, wf.plugin.display())

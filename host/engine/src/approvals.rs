@@ -1,8 +1,8 @@
 //! The engine's approver: a run's approval requests become stored approvals; a request nobody
 //! has decided suspends the run, and the replay after a decision finds it settled.
 
+use crate::time::now_secs;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use mageflow_runtime::{ApprovalAsk, Approver, Verdict};
 use mageflow_store::{Approval, ApprovalStatus, Store};
@@ -23,12 +23,6 @@ pub(crate) struct StoreApprover {
     pub(crate) approved_by: Arc<Mutex<Option<String>>>,
     /// The approval the run waits for, when it suspends.
     pub(crate) waiting: Mutex<Option<u64>>,
-}
-
-pub(crate) fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 impl Approver for StoreApprover {

@@ -4,17 +4,21 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
 
 use mageflow_magento::MagentoClient;
 use mageflow_runtime::{Hooks, Plugin, RunOptions, Runtime, fresh_seed};
 use mageflow_store::{Approval, ApprovalStatus, Decision, NewRun, Queued, Run, Status, Store};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use tracing::Instrument as _;
 
-use crate::approvals::{StoreApprover, now_secs};
+use crate::approvals::StoreApprover;
 use crate::error::{EngineError, Result};
 use crate::event::Event;
 use crate::journal::{JournalClock, JournalState, Journaled, hex};
+use crate::metrics::Metrics;
+use crate::time::now_secs;
 use crate::workflow::Workflow;
 
 /// A workflow ready to run: its definition, its plugin (compiled and pre-instantiated) and
@@ -52,6 +56,7 @@ pub struct Engine {
     workflows: RwLock<BTreeMap<String, Arc<Loaded>>>,
     /// Runs a worker is executing now: a run never executes twice at once.
     active: Mutex<HashSet<u64>>,
+    metrics: Arc<Metrics>,
 }
 
 /// How an attempt at a run ended.
@@ -97,7 +102,13 @@ impl Engine {
             runtime,
             workflows: RwLock::default(),
             active: Mutex::default(),
+            metrics: Arc::default(),
         }
+    }
+
+    /// What the engine counts (give it to Magento clients as their observer).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// The store.
@@ -252,6 +263,7 @@ impl Engine {
             run.dry_run,
             self.store.journal(id)?,
             approved_by.clone(),
+            self.metrics.clone(),
         ));
         let approver = Arc::new(StoreApprover {
             store: self.store.clone(),
@@ -292,7 +304,9 @@ impl Engine {
             r.attempts += 1;
             r.updated_at = now_secs();
         })?;
-        let report = plugin.run(&event.trigger(), &opts).await;
+        let started = Instant::now();
+        let span = tracing::info_span!("run", run = id, workflow = %run.workflow);
+        let report = plugin.run(&event.trigger(), &opts).instrument(span).await;
         if let Err(e) = gateway.write_pending() {
             tracing::error!(run = id, error = %e, "the run's last answers could not be journaled");
         }
@@ -303,10 +317,9 @@ impl Engine {
             .collect();
         let plan = std::mem::take(&mut *gateway.plan.lock().unwrap_or_else(|e| e.into_inner()));
         let waiting = *approver.waiting.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(why) = gateway.divergence() {
-            return self.finish(id, &Ending::failed(why, log, plan));
-        }
+        let divergence = gateway.divergence();
         let end = match report.outcome {
+            _ if divergence.is_some() => Ending::failed(divergence.unwrap_or_default(), log, plan),
             Ok(Ok(outcome)) => Ending {
                 status: Status::Succeeded,
                 summary: Some(outcome.summary),
@@ -337,6 +350,8 @@ impl Engine {
             }
             Err(e) => Ending::failed(e.to_string(), log, plan),
         };
+        self.metrics
+            .run_ended(&run.workflow, end.status.name(), started.elapsed());
         self.finish(id, &end)
     }
 
@@ -382,6 +397,7 @@ impl Engine {
             true,
             Vec::new(),
             Arc::new(Mutex::new(None)),
+            self.metrics.clone(),
         ));
         let opts = RunOptions {
             gateway: gateway.clone(),
@@ -446,8 +462,16 @@ impl Engine {
         by: &str,
         decision: &Decision,
     ) -> Result<Approval> {
-        let settled = self.store.decide(approval, by, decision, now_secs())?;
+        let now = now_secs();
+        let settled = self.store.decide(approval, by, decision, now)?;
         self.store.flush()?;
+        if settled.status != ApprovalStatus::Pending {
+            self.metrics.approval_settled(
+                &settled.workflow,
+                settled.status.name(),
+                now.saturating_sub(settled.created_at),
+            );
+        }
         Ok(settled)
     }
 
@@ -473,6 +497,15 @@ impl Engine {
         let mut resumed = Vec::new();
         for a in self.store.approvals(Some(ApprovalStatus::Pending))? {
             if self.store.expire(a.id, now)? {
+                let status = match a.on_expiry {
+                    mageflow_store::Expiry::Expire => "expired",
+                    mageflow_store::Expiry::Reject => "rejected",
+                };
+                self.metrics.approval_settled(
+                    &a.workflow,
+                    status,
+                    now.saturating_sub(a.created_at),
+                );
                 resumed.push(self.execute(a.run).await?);
             }
         }

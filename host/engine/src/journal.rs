@@ -7,7 +7,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mageflow_magento::{Change, MagentoClient, Patch};
 use mageflow_runtime::{Call, Clock, Failure, Gateway, Pending, Reply};
@@ -15,7 +15,8 @@ use mageflow_store::{AuditEntry, Entry, EntryState, FieldChange, Store};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::approvals::now_secs;
+use crate::metrics::Metrics;
+use crate::time::now_secs;
 
 /// Operations per bulk request.
 const BULK_CHUNK: usize = 200;
@@ -41,6 +42,7 @@ pub(crate) struct Journaled {
     /// lost one is simply asked again on replay), so they are written in batches, and always
     /// before the next write's intent, which keeps the journal in call order.
     pub(crate) pending: Mutex<Vec<Entry>>,
+    metrics: Arc<Metrics>,
 }
 
 /// Answered calls kept in memory before a batch is written.
@@ -64,7 +66,14 @@ fn stored(e: impl std::fmt::Display) -> Failure {
 
 impl Gateway for Journaled {
     fn call(&self, call: Call) -> Pending<'_> {
-        Box::pin(self.answer(call))
+        Box::pin(async move {
+            let name = call.name();
+            let started = Instant::now();
+            let answer = self.answer(call).await;
+            self.metrics
+                .host_call(name, answer.is_ok(), started.elapsed());
+            answer
+        })
     }
 }
 
@@ -78,6 +87,7 @@ impl Journaled {
         dry_run: bool,
         recorded: Vec<Entry>,
         approved_by: Arc<Mutex<Option<String>>>,
+        metrics: Arc<Metrics>,
     ) -> Journaled {
         Journaled {
             store,
@@ -91,6 +101,7 @@ impl Journaled {
             approved_by,
             plan: Mutex::new(Vec::new()),
             pending: Mutex::new(Vec::new()),
+            metrics,
         }
     }
 

@@ -14,13 +14,17 @@ mod engine;
 mod error;
 mod event;
 mod journal;
+mod metrics;
 mod poll;
 mod schedule;
+mod time;
 pub mod workflow;
 
 pub use engine::{Engine, Loaded};
 pub use error::{EngineError, Result};
 pub use event::Event;
+pub use metrics::Metrics;
 pub use poll::{PollCursor, magento_time};
 pub use schedule::CronCursor;
+pub use time::{now_secs, utc_text};
 pub use workflow::{Workflow, WorkflowError};

@@ -247,16 +247,30 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 impl Workflow {
     /// Reads and checks a workflow file.
     pub fn load(path: &Path) -> Result<Workflow, WorkflowError> {
+        Workflow::load_with(path, &Limits::default())
+    }
+
+    /// [`Workflow::load`], with `defaults` for the limits the file does not set.
+    pub fn load_with(path: &Path, defaults: &Limits) -> Result<Workflow, WorkflowError> {
         let text = std::fs::read_to_string(path).map_err(|e| WorkflowError {
             file: path.display().to_string(),
             line: 0,
             message: format!("cannot read the workflow file: {e}"),
         })?;
-        Workflow::parse(path, &text)
+        Workflow::parse_with(path, &text, defaults)
     }
 
     /// Checks a workflow's text; `path` names it in errors and anchors relative paths.
     pub fn parse(path: &Path, text: &str) -> Result<Workflow, WorkflowError> {
+        Workflow::parse_with(path, text, &Limits::default())
+    }
+
+    /// [`Workflow::parse`], with `defaults` for the limits the file does not set.
+    pub fn parse_with(
+        path: &Path,
+        text: &str,
+        defaults: &Limits,
+    ) -> Result<Workflow, WorkflowError> {
         let file = path.display().to_string();
         let at = |span: Option<Range<usize>>, message: String| WorkflowError {
             file: file.clone(),
@@ -321,7 +335,7 @@ impl Workflow {
             };
             config.insert(k, text);
         }
-        let mut limits = Limits::default();
+        let mut limits = defaults.clone();
         if let Some(w) = &raw.limits.wall_time {
             limits.wall_time = parse_duration(w.get_ref()).ok_or_else(|| {
                 at(
@@ -444,6 +458,11 @@ impl Workflow {
 
     /// Every `*.toml` in a directory, sorted by name; the first bad file stops the load.
     pub fn load_dir(dir: &Path) -> Result<Vec<Workflow>, WorkflowError> {
+        Workflow::load_dir_with(dir, &Limits::default())
+    }
+
+    /// [`Workflow::load_dir`], with `defaults` for the limits a file does not set.
+    pub fn load_dir_with(dir: &Path, defaults: &Limits) -> Result<Vec<Workflow>, WorkflowError> {
         let entries = std::fs::read_dir(dir).map_err(|e| WorkflowError {
             file: dir.display().to_string(),
             line: 0,
@@ -457,7 +476,7 @@ impl Workflow {
         paths.sort();
         let mut out: Vec<Workflow> = Vec::new();
         for p in paths {
-            let wf = Workflow::load(&p)?;
+            let wf = Workflow::load_with(&p, defaults)?;
             if out.iter().any(|w| w.name == wf.name) {
                 return Err(WorkflowError {
                     file: p.display().to_string(),

@@ -3,6 +3,7 @@
 //! concurrency limits, retries with backoff and jitter for requests that are safe to repeat,
 //! `Retry-After`, a tracing span per request, and Magento's errors kept whole.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use percent_encoding::percent_decode_str;
@@ -38,6 +39,18 @@ pub struct MagentoClient {
     permits: Semaphore,
     next_slot: Mutex<Instant>,
     pub(crate) websites: OnceCell<Vec<Website>>,
+    observer: Option<Arc<dyn Observer>>,
+}
+
+/// Told of every HTTP exchange with Magento and every retry, e.g. to keep metrics. Called on
+/// the request's task: keep it quick.
+pub trait Observer: Send + Sync + std::fmt::Debug {
+    /// An exchange ended: its HTTP status, or `None` when no answer came (transport error or
+    /// timeout), and how long it took.
+    fn exchange(&self, method: &str, status: Option<u16>, took: Duration);
+    /// A request is about to be sent again; `reason` is `status-<code>`, `transport`, or
+    /// `token-expired`.
+    fn retry(&self, method: &str, reason: &str);
 }
 
 const TWO_FACTOR: &[&str] = &[
@@ -83,7 +96,27 @@ impl MagentoClient {
             login: Mutex::new(()),
             next_slot: Mutex::new(Instant::now()),
             websites: OnceCell::new(),
+            observer: None,
         })
+    }
+
+    /// Tells `observer` of every exchange and retry from now on.
+    #[must_use]
+    pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> MagentoClient {
+        self.observer = Some(observer);
+        self
+    }
+
+    fn observe_exchange(&self, method: &Method, status: Option<u16>, took: Duration) {
+        if let Some(o) = &self.observer {
+            o.exchange(method.as_str(), status, took);
+        }
+    }
+
+    fn observe_retry(&self, method: &Method, reason: &str) {
+        if let Some(o) = &self.observer {
+            o.retry(method.as_str(), reason);
+        }
     }
 
     /// The connection this client uses.
@@ -162,6 +195,7 @@ impl MagentoClient {
             if let Some(b) = body {
                 req = req.json(b);
             }
+            let sent = Instant::now();
             let exchange = async {
                 let resp = req.send().await?;
                 let status = resp.status();
@@ -179,6 +213,11 @@ impl MagentoClient {
                 Err(_elapsed) => Err(None),
             };
             drop(permit);
+            self.observe_exchange(
+                &method,
+                outcome.as_ref().ok().map(|(s, _, _)| s.as_u16()),
+                sent.elapsed(),
+            );
             span.record("attempts", attempt + 1);
             let can_retry = repeat == Repeat::Safe && attempt < self.conn.retry.max_retries;
             match outcome {
@@ -199,6 +238,7 @@ impl MagentoClient {
                     // The token may have expired or been revoked: log in again, once.
                     relogged = true;
                     self.forget_token(used_token.as_deref()).await;
+                    self.observe_retry(&method, "token-expired");
                     tracing::debug!(parent: &span, "401: logging in again");
                 }
                 Ok((status, retry_after, bytes)) => {
@@ -210,6 +250,7 @@ impl MagentoClient {
                         retry_after.is_none_or(|d| d <= self.conn.retry.max_retry_after);
                     if transient && can_retry && honourable {
                         let wait = retry_after.unwrap_or_else(|| self.backoff(attempt));
+                        self.observe_retry(&method, &format!("status-{}", status.as_u16()));
                         tracing::debug!(parent: &span, status = status.as_u16(), wait_ms = wait.as_millis() as u64, "retrying");
                         tokio::time::sleep(wait).await;
                         attempt += 1;
@@ -227,6 +268,7 @@ impl MagentoClient {
                         .map_or_else(|| "timed out".to_owned(), ToString::to_string);
                     if can_retry {
                         let wait = self.backoff(attempt);
+                        self.observe_retry(&method, "transport");
                         tracing::debug!(parent: &span, error = %shown, wait_ms = wait.as_millis() as u64, "transport error; retrying");
                         tokio::time::sleep(wait).await;
                         attempt += 1;

@@ -43,7 +43,7 @@ mod types;
 
 pub use admin_users::{NewAdminUser, check_admin_password};
 pub use bulk::{BulkReceipt, BulkStatus, OpStatus, Operation, RequestItem, Wait};
-pub use client::{MagentoClient, Repeat};
+pub use client::{MagentoClient, Observer, Repeat};
 pub use connection::{Auth, Connection, PasswordRules, Retry};
 pub use criteria::{Condition, Direction, Filter, SearchCriteria};
 pub use customers::{NewCustomer, Whoami, check_password};

@@ -74,6 +74,7 @@ pub struct Api {
     workers: Arc<Semaphore>,
     pub(crate) hooks: Arc<HookTable>,
     pub(crate) commit: Option<Arc<GroupCommit>>,
+    ready: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Api {
@@ -85,7 +86,18 @@ impl Api {
             workers,
             hooks: Arc::default(),
             commit: None,
+            ready: Arc::default(),
         }
+    }
+
+    /// Whether the server has resumed its unfinished runs (`/readyz`).
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Marks the server ready.
+    pub(crate) fn set_ready(&self) {
+        self.ready.store(true, std::sync::atomic::Ordering::Release);
     }
 
     pub(crate) fn with_hooks(mut self, hooks: HookTable, commit: Arc<GroupCommit>) -> Api {

@@ -31,6 +31,8 @@ type Answer = Result<Json<Value>, ApiError>;
 pub(crate) fn router(api: Api) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route("/api/workflows", get(workflows))
         .route("/api/workflows/{name}/runs", post(start))
         .route("/api/runs", get(runs))
@@ -45,7 +47,32 @@ pub(crate) fn router(api: Api) -> Router {
                 crate::hooks::MAX_BODY * 2,
             )),
         )
+        .merge(crate::ui::routes())
         .with_state(api)
+}
+
+/// Ready once unfinished runs have been resumed after a start.
+async fn readyz(State(api): State<Api>) -> Response {
+    if api.is_ready() {
+        "ready".into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: resuming unfinished runs",
+        )
+            .into_response()
+    }
+}
+
+async fn metrics(State(api): State<Api>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        api.engine().metrics().render(),
+    )
+        .into_response()
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -194,14 +221,17 @@ async fn hook(
     .await
     {
         Ok(crate::hooks::Intake::Queued(run)) => {
+            api.engine().metrics().webhook(&workflow, "queued");
             api.dispatch(run);
             Json(json!({ "op": "success" })).into_response()
         }
         Ok(crate::hooks::Intake::Duplicate(run)) => {
+            api.engine().metrics().webhook(&workflow, "duplicate");
             tracing::info!(workflow, run, "duplicate delivery dropped");
             Json(json!({ "op": "success" })).into_response()
         }
         Ok(crate::hooks::Intake::Ignored(name)) => {
+            api.engine().metrics().webhook(&workflow, "ignored");
             tracing::info!(
                 workflow,
                 event = name,
@@ -210,6 +240,7 @@ async fn hook(
             Json(json!({ "op": "success" })).into_response()
         }
         Err(crate::hooks::Refused(status, message)) => {
+            api.engine().metrics().webhook(&workflow, "refused");
             tracing::warn!(workflow, %status, message, "webhook refused");
             refuse(status, message)
         }

@@ -4,7 +4,10 @@
 //!
 //! | Method and path | What |
 //! |---|---|
-//! | `GET /healthz` | `ok` |
+//! | `GET /healthz` | `ok` while the process serves |
+//! | `GET /readyz` | `ready` once unfinished runs are resumed after a start (503 before) |
+//! | `GET /metrics` | Prometheus text exposition |
+//! | `GET /ui/...` | the approvers' pages: sign in with a token, approvals, runs |
 //! | `GET /api/workflows` | the loaded workflows |
 //! | `POST /api/workflows/{name}/runs` | start a run: `{"input": "...", "dry_run": false, "wait": false}` |
 //! | `GET /api/runs?status=S` | runs, oldest first |
@@ -21,6 +24,7 @@
 mod api;
 mod hooks;
 mod http;
+mod ui;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -139,6 +143,7 @@ pub async fn serve(
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "resuming unfinished runs failed"),
         }
+        recovering.set_ready();
     });
     let expiring = engine.clone();
     tokio::spawn(async move {

@@ -1,0 +1,385 @@
+//! `mageflow.toml`: the data directory, listen address, Magento connection, approvers and
+//! default limits in one file. Flags win over `MAGEFLOW_*` environment variables, which win
+//! over the file, which wins over the built-in defaults.
+//!
+//! Secrets are never written in the file itself: each is named as `{ env = "VAR" }` or
+//! `{ file = "/path" }`, and a file must be readable by its owner only (mode 0600 or 0400),
+//! or it is refused with the reason.
+//!
+//! ```toml
+//! data-dir = "/var/lib/mageflow"
+//! workflows = "/etc/mageflow/workflows"
+//! listen = "127.0.0.1:7878"
+//!
+//! [magento]
+//! url = "https://shop.example.com"
+//! store = "default"
+//! integration-token = { file = "/etc/mageflow/magento-token" }
+//!
+//! [approvers]
+//! alice = { file = "/etc/mageflow/approvers/alice" }
+//! bob = { env = "MAGEFLOW_TOKEN_BOB" }
+//!
+//! [limits]
+//! wall-time = "5m"
+//! memory-mib = 128
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+use crate::Usage;
+
+/// Where a secret comes from: `{ env = "VAR" }` or `{ file = "/path" }`. Anything else
+/// (a secret written inline, above all) is kept only to be refused with the reason.
+#[derive(Clone, Deserialize)]
+#[serde(untagged)]
+enum Secret {
+    Source(Source),
+    Other(#[expect(dead_code, reason = "only its presence matters: it is refused")] toml::Value),
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Source {
+    env: Option<String>,
+    file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct MagentoFile {
+    url: Option<String>,
+    store: Option<String>,
+    admin_user: Option<String>,
+    admin_password: Option<Secret>,
+    integration_token: Option<Secret>,
+    consumer_key: Option<Secret>,
+    consumer_secret: Option<Secret>,
+    access_token: Option<Secret>,
+    access_token_secret: Option<Secret>,
+    rate_limit: Option<f64>,
+    concurrency: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct LimitsFile {
+    wall_time: Option<String>,
+    memory_mib: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct File {
+    data_dir: Option<PathBuf>,
+    workflows: Option<PathBuf>,
+    cache_dir: Option<PathBuf>,
+    listen: Option<String>,
+    server: Option<String>,
+    #[serde(default)]
+    magento: MagentoFile,
+    #[serde(default)]
+    approvers: BTreeMap<String, Secret>,
+    #[serde(default)]
+    limits: LimitsFile,
+}
+
+/// The loaded configuration: every value under the `MAGEFLOW_*` name it stands in for.
+#[derive(Default)]
+pub(crate) struct Config {
+    /// Where it was read from, if anywhere.
+    pub(crate) path: Option<PathBuf>,
+    values: BTreeMap<&'static str, String>,
+    /// Default limits for workflows that set none.
+    pub(crate) limits: mageflow_runtime::Limits,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Names only: some values are secrets.
+        f.debug_struct("Config")
+            .field("path", &self.path)
+            .field("keys", &self.values.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+static CONFIG: OnceLock<Config> = OnceLock::new();
+
+/// The configuration loaded at start (empty before, or when there is no file).
+pub(crate) fn get() -> &'static Config {
+    CONFIG.get_or_init(Config::default)
+}
+
+/// A `MAGEFLOW_*` setting: from the environment, else from the configuration file.
+pub(crate) fn var(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .or_else(|| get().values.get(name).cloned())
+}
+
+/// Loads `path` (`--config` or `MAGEFLOW_CONFIG`), or `./mageflow.toml` when that exists.
+pub(crate) fn init(path: Option<&Path>) -> Result<(), Usage> {
+    let (path, required) = match path {
+        Some(p) => (p.to_path_buf(), true),
+        None => (PathBuf::from("mageflow.toml"), false),
+    };
+    if !required && !path.exists() {
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Usage(format!("cannot read {}: {e}", path.display())))?;
+    let config = Config::parse(&path, &text, |k| std::env::var(k).ok())?;
+    let _ = CONFIG.set(config);
+    Ok(())
+}
+
+impl Config {
+    /// Reads a configuration file's text; secrets named by `env` are looked up with `env`.
+    pub(crate) fn parse(
+        path: &Path,
+        text: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, Usage> {
+        let shown = path.display();
+        let file: File = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start].matches('\n').count() + 1)
+                .unwrap_or(0);
+            Usage(format!("{shown}:{line}: {}", e.message()))
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut values = BTreeMap::new();
+        let mut put = |name: &'static str, value: Option<String>| {
+            if let Some(v) = value {
+                values.insert(name, v);
+            }
+        };
+        let path_text = |p: Option<PathBuf>| p.map(|p| base.join(p).display().to_string());
+        put("MAGEFLOW_DATA_DIR", path_text(file.data_dir));
+        put("MAGEFLOW_WORKFLOWS", path_text(file.workflows));
+        put("MAGEFLOW_CACHE_DIR", path_text(file.cache_dir));
+        put("MAGEFLOW_LISTEN", file.listen);
+        put("MAGEFLOW_SERVER", file.server);
+        let m = file.magento;
+        put("MAGEFLOW_MAGENTO_URL", m.url);
+        put("MAGEFLOW_STORE", m.store);
+        put("MAGEFLOW_ADMIN_USER", m.admin_user);
+        put("MAGEFLOW_RATE_LIMIT", m.rate_limit.map(|r| r.to_string()));
+        put("MAGEFLOW_CONCURRENCY", m.concurrency.map(|c| c.to_string()));
+        let secrets = [
+            (
+                "MAGEFLOW_ADMIN_PASSWORD",
+                "magento.admin-password",
+                m.admin_password,
+            ),
+            (
+                "MAGEFLOW_INTEGRATION_TOKEN",
+                "magento.integration-token",
+                m.integration_token,
+            ),
+            (
+                "MAGEFLOW_CONSUMER_KEY",
+                "magento.consumer-key",
+                m.consumer_key,
+            ),
+            (
+                "MAGEFLOW_CONSUMER_SECRET",
+                "magento.consumer-secret",
+                m.consumer_secret,
+            ),
+            (
+                "MAGEFLOW_ACCESS_TOKEN",
+                "magento.access-token",
+                m.access_token,
+            ),
+            (
+                "MAGEFLOW_ACCESS_TOKEN_SECRET",
+                "magento.access-token-secret",
+                m.access_token_secret,
+            ),
+        ];
+        for (name, key, secret) in secrets {
+            if let Some(s) = secret {
+                put(name, Some(s.read(&format!("{shown}: {key}"), base, &env)?));
+            }
+        }
+        let mut tokens = Vec::new();
+        for (who, secret) in &file.approvers {
+            let token = secret.read(&format!("{shown}: approvers.{who}"), base, &env)?;
+            tokens.push(format!("{who}={token}"));
+        }
+        if !tokens.is_empty() {
+            put("MAGEFLOW_APPROVER_TOKENS", Some(tokens.join(",")));
+        }
+        let mut limits = mageflow_runtime::Limits::default();
+        if let Some(w) = &file.limits.wall_time {
+            limits.wall_time = mageflow_engine::workflow::parse_duration(w).ok_or_else(|| {
+                Usage(format!(
+                    "{shown}: limits.wall-time {w:?} is not a duration: write e.g. \"30s\" or \"5m\""
+                ))
+            })?;
+        }
+        if let Some(mib) = file.limits.memory_mib {
+            if mib == 0 {
+                return Err(Usage(format!(
+                    "{shown}: limits.memory-mib must be at least 1"
+                )));
+            }
+            limits.memory_bytes = usize::try_from(mib)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(1 << 20);
+        }
+        Ok(Config {
+            path: Some(path.to_path_buf()),
+            values,
+            limits,
+        })
+    }
+}
+
+impl Secret {
+    /// The secret's value; `what` names it in errors.
+    fn read(
+        &self,
+        what: &str,
+        base: &Path,
+        env: &impl Fn(&str) -> Option<String>,
+    ) -> Result<String, Usage> {
+        let (env_name, file) = match self {
+            Secret::Source(s) => (&s.env, &s.file),
+            Secret::Other(_) => (&None, &None),
+        };
+        match (env_name, file) {
+            (Some(var), None) => env(var)
+                .ok_or_else(|| Usage(format!("{what}: the environment variable {var} is not set"))),
+            (None, Some(file)) => read_owner_only(&base.join(file), what),
+            _ => Err(Usage(format!(
+                "{what}: name the secret's source as {{ env = \"VAR\" }} or {{ file = \"/path\" }}, \
+                 one of the two; secrets are never written in the file itself"
+            ))),
+        }
+    }
+}
+
+/// A secret file's contents (trimmed), refused unless only its owner may read it.
+pub(crate) fn read_owner_only(path: &Path, what: &str) -> Result<String, Usage> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Usage(format!("{what}: cannot read {}: {e}", path.display())))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(Usage(format!(
+            "{what}: {} can be read by others (mode {mode:04o}); secrets must be readable by \
+             their owner only: chmod 600 {}",
+            path.display(),
+            path.display()
+        )));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Usage(format!("{what}: cannot read {}: {e}", path.display())))?;
+    let value = text.trim().to_owned();
+    if value.is_empty() {
+        return Err(Usage(format!("{what}: {} is empty", path.display())));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("mageflow-config-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn secret_file(dir: &Path, name: &str, text: &str, mode: u32) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        p
+    }
+
+    #[test]
+    fn values_and_secrets_land_under_their_variable_names() {
+        let dir = scratch("ok");
+        secret_file(&dir, "token", "tok-from-file\n", 0o600);
+        let text = r#"
+data-dir = "data"
+listen = "0.0.0.0:9000"
+[magento]
+url = "https://shop.example.com"
+integration-token = { file = "token" }
+[approvers]
+alice = { env = "ALICE_TOKEN" }
+[limits]
+wall-time = "90s"
+"#;
+        let env = |k: &str| (k == "ALICE_TOKEN").then(|| "alice-secret-0123456789".to_owned());
+        let c = Config::parse(&dir.join("mageflow.toml"), text, env).unwrap();
+        assert_eq!(c.values["MAGEFLOW_INTEGRATION_TOKEN"], "tok-from-file");
+        assert_eq!(c.values["MAGEFLOW_LISTEN"], "0.0.0.0:9000");
+        assert_eq!(
+            c.values["MAGEFLOW_DATA_DIR"],
+            dir.join("data").display().to_string()
+        );
+        assert_eq!(
+            c.values["MAGEFLOW_APPROVER_TOKENS"],
+            "alice=alice-secret-0123456789"
+        );
+        assert_eq!(c.limits.wall_time, std::time::Duration::from_secs(90));
+        // Debug shows names, never values.
+        assert!(!format!("{c:?}").contains("tok-from-file"));
+    }
+
+    #[test]
+    fn a_secret_file_others_can_read_is_refused() {
+        let dir = scratch("mode");
+        secret_file(&dir, "pw", "hunter2", 0o644);
+        let text = "[magento]\nadmin-user = \"ops\"\nadmin-password = { file = \"pw\" }\n";
+        let e = Config::parse(&dir.join("mageflow.toml"), text, |_| None).unwrap_err();
+        assert!(e.0.contains("can be read by others (mode 0644)"), "{}", e.0);
+        assert!(e.0.contains("chmod 600"), "{}", e.0);
+    }
+
+    #[test]
+    fn secrets_written_inline_and_unknown_keys_are_refused_with_the_line() {
+        let e = Config::parse(
+            Path::new("m.toml"),
+            "listen = \"x\"\n[magento]\nadmin-password = \"hunter2\"\n",
+            |_| None,
+        )
+        .unwrap_err();
+        assert!(
+            e.0.contains("magento.admin-password") && e.0.contains("never written in the file"),
+            "{}",
+            e.0
+        );
+        let e = Config::parse(Path::new("m.toml"), "data_dir = \"x\"\n", |_| None).unwrap_err();
+        assert!(e.0.contains("unknown field `data_dir`"), "{}", e.0);
+        let e = Config::parse(
+            Path::new("m.toml"),
+            "[approvers]\nbob = { env = \"NOPE\" }\n",
+            |_| None,
+        )
+        .unwrap_err();
+        assert!(e.0.contains("NOPE is not set"), "{}", e.0);
+    }
+}
