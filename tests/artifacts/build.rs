@@ -16,6 +16,7 @@ fn main() {
     for dir in ["plugins", "tests/guests", "wit"] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
+    println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=SKIP_GUEST_BUILD");
     let guests = guest_crates(&root);
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));

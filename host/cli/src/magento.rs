@@ -329,6 +329,8 @@ async fn customers(client: &MagentoClient, cmd: CustomersCommand) -> anyhow::Res
             }
             let mut pages = client.customers(criteria);
             let mut shown = 0u64;
+            // Rows go to stdout; a bar on stderr only when stdout goes elsewhere (a file, a pipe).
+            let progress = output::Progress::beside_output("reading");
             while let Some(page) = pages.next_page().await? {
                 for c in &page {
                     if json {
@@ -338,6 +340,10 @@ async fn customers(client: &MagentoClient, cmd: CustomersCommand) -> anyhow::Res
                     }
                 }
                 shown += page.len() as u64;
+                if all {
+                    let total = pages.total().unwrap_or(shown) as usize;
+                    progress.update(shown as usize, total.max(shown as usize));
+                }
                 if !all {
                     break;
                 }
@@ -427,11 +433,14 @@ async fn bulk_update(
     // Read every match (whole objects: the bulk consumer does a full save), patch, submit.
     let mut pages = client.customers(search.criteria()?);
     let mut objects = Vec::new();
+    let reading = Progress::new("reading");
     while let Some(page) = pages.next_page().await? {
         for c in page {
             let stored = serde_json::to_value(&c)?;
             objects.push(patch.merged(&stored, c.id)?);
         }
+        let total = pages.total().unwrap_or(objects.len() as u64) as usize;
+        reading.update(objects.len(), total.max(objects.len()));
     }
     if objects.is_empty() {
         println!("no customer matches; nothing sent");

@@ -80,6 +80,15 @@ impl Progress {
         }
     }
 
+    /// A bar for work whose results go to stdout: drawn only when stdout is not the same
+    /// terminal (so it never tears the rows).
+    pub(crate) fn beside_output(label: &'static str) -> Progress {
+        Progress {
+            label,
+            draw: std::io::stderr().is_terminal() && !std::io::stdout().is_terminal(),
+        }
+    }
+
     pub(crate) fn update(&self, done: usize, total: usize) {
         if !self.draw || total == 0 {
             return;

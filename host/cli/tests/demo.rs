@@ -164,8 +164,9 @@ fn find_program(names: &[&str]) -> Option<PathBuf> {
 }
 
 impl Browser {
-    /// Headless Chromium with JavaScript switched off and a phone-sized window.
-    fn start() -> Option<Browser> {
+    /// Headless Chromium with JavaScript switched off; with `phone`, emulating a 390 px wide
+    /// phone (for looking only: chromedriver's taps in that mode can hang).
+    fn start(phone: bool) -> Option<Browser> {
         let driver_path = find_program(&["chromedriver"])?;
         let chromium = find_program(&["chromium", "chromium-browser", "google-chrome"])?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -193,14 +194,18 @@ impl Browser {
             assert!(Instant::now() < deadline, "chromedriver did not come up");
             std::thread::sleep(Duration::from_millis(100));
         }
+        let mut options = json!({
+            "binary": chromium.display().to_string(),
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+            "prefs": {"profile.managed_default_content_settings.javascript": 2}
+        });
+        if phone {
+            options["mobileEmulation"] =
+                json!({"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0}});
+        }
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": chromium.display().to_string(),
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                         "--disable-dev-shm-usage", "--window-size=390,844"],
-                "prefs": {"profile.managed_default_content_settings.javascript": 2}
-            }
+            "goog:chromeOptions": options
         }}});
         let answer: Value = http
             .post(format!("{base}/session"))
@@ -275,11 +280,32 @@ impl Browser {
             .to_owned()
     }
 
-    fn width(&self, css: &str) -> f64 {
-        let id = self.find(css);
-        self.call(reqwest::Method::GET, &format!("/element/{id}/rect"), None)["width"]
-            .as_f64()
-            .unwrap()
+    /// Saves a PNG of the page under the target's temporary directory.
+    fn screenshot(&self, name: &str) -> PathBuf {
+        use base64::Engine as _;
+        let data = self.call(reqwest::Method::GET, "/screenshot", None);
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(data.as_str().unwrap_or_default())
+            .unwrap();
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap();
+        path
+    }
+
+    /// Waits for a click's navigation to land on a URL ending with `suffix`.
+    fn wait_for_url(&self, suffix: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.url().ends_with(suffix) {
+            if Instant::now() > deadline {
+                let shot = self.screenshot("stuck");
+                panic!(
+                    "the browser stayed at {}, not ...{suffix}; see {}",
+                    self.url(),
+                    shot.display()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn url(&self) -> String {
@@ -296,17 +322,9 @@ fn approve_in_browser(browser: &Browser, base: &str, token: &str, approval: u64)
     assert!(browser.url().ends_with("/ui/sign-in"), "{}", browser.url());
     browser.type_into("#token", token);
     browser.click("#sign-in");
-    assert!(
-        browser.url().ends_with("/ui/approvals"),
-        "{}",
-        browser.url()
-    );
-    // Readable on a phone: nothing wider than the 390 px window.
-    assert!(
-        browser.width("body") <= 390.0,
-        "the page is wider than a phone"
-    );
+    browser.wait_for_url("/ui/approvals");
     browser.click(&format!("#approval-{approval}"));
+    browser.wait_for_url(&format!("/ui/approvals/{approval}"));
     let plan = browser.text("main");
     assert!(plan.contains("Planned changes"), "no plan shown:\n{plan}");
     assert!(
@@ -315,12 +333,50 @@ fn approve_in_browser(browser: &Browser, base: &str, token: &str, approval: u64)
     );
     browser.type_into("#comment", "checked the sample");
     browser.click("#approve");
+    browser.wait_for_url(&format!("/ui/approvals/{approval}?done=approved"));
     assert_eq!(browser.text("#notice"), "Your approval is recorded.");
     let page = browser.text("main");
     assert!(
         page.contains("alice") && page.contains("checked the sample"),
         "{page}"
     );
+}
+
+/// Readable on a phone: on a 390 px wide screen, no block of the page reaches past the
+/// right edge (wide tables scroll inside themselves).
+fn fits_a_phone(phone: &Browser, base: &str, token: &str, pages: &[String]) {
+    phone.go(&format!("{base}/ui/sign-in"));
+    phone.call(
+        reqwest::Method::POST,
+        "/cookie",
+        Some(json!({"cookie": {"name": "mageflow_token", "value": token, "path": "/"}})),
+    );
+    for page in pages {
+        phone.go(&format!("{base}{page}"));
+        let blocks = phone.call(
+            reqwest::Method::POST,
+            "/elements",
+            Some(json!({"using": "css selector", "value": "header, main > *, .card, form, table"})),
+        );
+        let ids: Vec<String> = blocks
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e.as_object()?.values().next()?.as_str().map(str::to_owned))
+            .collect();
+        assert!(ids.len() > 3, "{page}: the page has no blocks: {blocks}");
+        for id in ids {
+            let rect = phone.call(reqwest::Method::GET, &format!("/element/{id}/rect"), None);
+            let right = rect["x"].as_f64().unwrap() + rect["width"].as_f64().unwrap();
+            if right > 390.5 {
+                let shot = phone.screenshot("too-wide");
+                panic!(
+                    "{page}: a block reaches {right} px on a 390 px phone; see {}",
+                    shot.display()
+                );
+            }
+        }
+    }
 }
 
 /// The same as [`approve_in_browser`], as the form posts a browser sends.
@@ -520,6 +576,9 @@ fn the_demo_waits_for_approvals_that_a_browser_and_the_cli_give() {
         );
     }
     let alice = tokens["alice"].clone();
+    demo.until(Duration::from_secs(5), |l| {
+        l.starts_with("Waiting for your decisions")
+    });
 
     let approvals: Vec<Value> = blocking_get(&format!("{base}/api/approvals?status=pending"))
         .json()
@@ -534,9 +593,21 @@ fn the_demo_waits_for_approvals_that_a_browser_and_the_cli_give() {
     };
     let (reassign, onboard) = (of("group-reassign"), of("onboard-customer"));
 
-    match Browser::start() {
+    match Browser::start(false) {
         Some(browser) => {
-            approve_in_browser(&browser, &base, &alice, reassign["id"].as_u64().unwrap())
+            approve_in_browser(&browser, &base, &alice, reassign["id"].as_u64().unwrap());
+            let phone = Browser::start(true).expect("the browser started once already");
+            fits_a_phone(
+                &phone,
+                &base,
+                &alice,
+                &[
+                    "/ui/approvals".to_owned(),
+                    format!("/ui/approvals/{}", reassign["id"]),
+                    format!("/ui/runs/{}", reassign["run"]),
+                    "/ui/runs".to_owned(),
+                ],
+            );
         }
         None if required => {
             panic!("MAGEFLOW_BROWSER_TEST=required but chromedriver or chromium is missing")
@@ -653,20 +724,15 @@ fn the_demo_waits_for_approvals_that_a_browser_and_the_cli_give() {
     );
 }
 
+/// With the default 1,000 customers, as the README runs it. (Its approvals are decided while
+/// the reassignment is still attaching its plan of 342 moves: this once lost the decision.)
 #[test]
 fn demo_auto_approve_runs_to_the_end_and_exits_0() {
     let (k, v) = cache_env();
     let o: Output = Command::new(env!("CARGO_BIN_EXE_mageflow"))
         .env_clear()
         .env(k, v)
-        .args([
-            "demo",
-            "--auto-approve",
-            "--listen",
-            "127.0.0.1:0",
-            "--customers",
-            "120",
-        ])
+        .args(["demo", "--auto-approve", "--listen", "127.0.0.1:0"])
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&o.stdout);

@@ -1,7 +1,7 @@
 //! The engine: loaded workflows, queueing runs, executing and replaying them, and deciding
 //! approvals.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
@@ -54,8 +54,10 @@ pub struct Engine {
     store: Store,
     runtime: Arc<Runtime>,
     workflows: RwLock<BTreeMap<String, Arc<Loaded>>>,
-    /// Runs a worker is executing now: a run never executes twice at once.
-    active: Mutex<HashSet<u64>>,
+    /// Runs a worker is executing now: a run never executes twice at once. The flag says
+    /// someone asked for the run while it executed (a decision that landed while the run was
+    /// still suspending, say): the worker then looks again before letting go.
+    active: Mutex<HashMap<u64, bool>>,
     metrics: Arc<Metrics>,
 }
 
@@ -82,15 +84,51 @@ impl Ending {
     }
 }
 
-/// Releases a run's place in the active set.
-struct Active<'a>(&'a Mutex<HashSet<u64>>, u64);
+/// A run's place in the active set, released when dropped.
+struct Active<'a> {
+    set: &'a Mutex<HashMap<u64, bool>>,
+    id: u64,
+    held: bool,
+}
+
+impl<'a> Active<'a> {
+    /// Takes the run's place, or notes the request and answers `None` when a worker holds it.
+    fn take(set: &'a Mutex<HashMap<u64, bool>>, id: u64) -> Option<Active<'a>> {
+        let mut map = set.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(asked) = map.get_mut(&id) {
+            *asked = true;
+            return None;
+        }
+        map.insert(id, false);
+        Some(Active {
+            set,
+            id,
+            held: true,
+        })
+    }
+
+    /// Either lets go of the run (`false`), or, when it was asked for meanwhile, clears the
+    /// request and keeps it (`true`: look again). One lock, so no request is lost.
+    fn again(&mut self) -> bool {
+        let mut map = self.set.lock().unwrap_or_else(|e| e.into_inner());
+        if map.get(&self.id) == Some(&true) {
+            map.insert(self.id, false);
+            return true;
+        }
+        map.remove(&self.id);
+        self.held = false;
+        false
+    }
+}
 
 impl Drop for Active<'_> {
     fn drop(&mut self) {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.1);
+        if self.held {
+            self.set
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&self.id);
+        }
     }
 }
 
@@ -218,17 +256,23 @@ impl Engine {
     }
 
     /// Executes a run, or resumes it by replaying its journal. Returns the run as it stands
-    /// afterwards: ended, or awaiting an approval.
+    /// afterwards: ended, or awaiting an approval. A run another worker is executing is left
+    /// to it, and that worker looks again when it is done (a decision may have landed while
+    /// the run was suspending).
     pub async fn execute(&self, id: u64) -> Result<Run> {
-        if !self
-            .active
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id)
-        {
+        let Some(mut active) = Active::take(&self.active, id) else {
             return Ok(self.store.run(id)?);
+        };
+        loop {
+            let run = self.attempt(id).await?;
+            if run.status.is_final() || !active.again() {
+                return Ok(run);
+            }
         }
-        let _active = Active(&self.active, id);
+    }
+
+    /// One attempt at a run, its place in the active set held by the caller.
+    async fn attempt(&self, id: u64) -> Result<Run> {
         let run = self.store.run(id)?;
         if run.status.is_final() {
             return Ok(run);
@@ -534,5 +578,23 @@ impl Engine {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_for_a_busy_run_is_never_lost() {
+        let set = Mutex::new(HashMap::new());
+        let mut held = Active::take(&set, 7).expect("free at first");
+        // A decision lands while the run is still suspending: its worker is told.
+        assert!(Active::take(&set, 7).is_none());
+        assert!(held.again(), "the worker looks again");
+        // Nobody asked during the second look: the run is let go, and free again.
+        assert!(!held.again());
+        drop(held);
+        assert!(Active::take(&set, 7).is_some());
     }
 }

@@ -91,13 +91,14 @@ fn cookie_token(headers: &HeaderMap) -> Option<&str> {
         .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
 }
 
-/// The signed-in approver and their token, or the sign-in page.
-fn signed_in<'h>(api: &Api, headers: &'h HeaderMap) -> Result<(String, &'h str), Response> {
-    let token = cookie_token(headers).filter(|t| !t.is_empty());
-    match token.map(|t| (api.approver(Some(t)), t)) {
-        Some((Ok(who), token)) => Ok((who, token)),
-        _ => Err(Redirect::to("/ui/sign-in").into_response()),
-    }
+/// The signed-in approver and their token, if the cookie holds a known token.
+fn signed_in<'h>(api: &Api, headers: &'h HeaderMap) -> Option<(String, &'h str)> {
+    let token = cookie_token(headers).filter(|t| !t.is_empty())?;
+    api.approver(Some(token)).ok().map(|who| (who, token))
+}
+
+fn to_sign_in() -> Response {
+    Redirect::to("/ui/sign-in").into_response()
 }
 
 fn problem(status: StatusCode, who: Option<&str>, message: &str) -> Response {
@@ -261,9 +262,8 @@ async fn approvals_page(
     headers: HeaderMap,
     Query(notice): Query<Notice>,
 ) -> Response {
-    let (who, _) = match signed_in(&api, &headers) {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Some((who, _)) = signed_in(&api, &headers) else {
+        return to_sign_in();
     };
     let all = match api.engine().store().approvals(None) {
         Ok(all) => all,
@@ -344,9 +344,8 @@ async fn approval_page(
     Path(id): Path<u64>,
     Query(notice): Query<Notice>,
 ) -> Response {
-    let (who, _) = match signed_in(&api, &headers) {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Some((who, _)) = signed_in(&api, &headers) else {
+        return to_sign_in();
     };
     let a = match api.engine().store().approval(id) {
         Ok(a) => a,
@@ -423,9 +422,8 @@ async fn decide(
     Path(id): Path<u64>,
     Form(form): Form<DecideForm>,
 ) -> Response {
-    let (who, token) = match signed_in(&api, &headers) {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Some((who, token)) = signed_in(&api, &headers) else {
+        return to_sign_in();
     };
     let comment = form.comment.trim().to_owned();
     let decision = match form.decision.as_str() {
@@ -470,9 +468,8 @@ fn run_row(r: &Run) -> String {
 }
 
 async fn runs_page(State(api): State<Api>, headers: HeaderMap) -> Response {
-    let (who, _) = match signed_in(&api, &headers) {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Some((who, _)) = signed_in(&api, &headers) else {
+        return to_sign_in();
     };
     let runs = match api.engine().store().runs(None) {
         Ok(r) => r,
@@ -519,9 +516,8 @@ fn writes_html(writes: &[AuditEntry]) -> String {
 }
 
 async fn run_page(State(api): State<Api>, headers: HeaderMap, Path(id): Path<u64>) -> Response {
-    let (who, _) = match signed_in(&api, &headers) {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Some((who, _)) = signed_in(&api, &headers) else {
+        return to_sign_in();
     };
     let store = api.engine().store();
     let (run, writes) = match store.run(id).and_then(|r| Ok((r, store.audit_of(id)?))) {
