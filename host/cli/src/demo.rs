@@ -11,12 +11,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Args;
-use hmac::{Hmac, Mac as _};
 use mageflow_engine::{Engine, Workflow};
 use mageflow_server::{HMAC_HEADER, Tokens};
 use mageflow_store::{ApprovalStatus, Status, Store};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 use crate::output::Spinner;
 use crate::plugin::compile_runtime;
@@ -133,7 +131,16 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "loading the example workflows (compiling their plugins once)",
     );
     let store = Store::open(&data_dir)?;
-    let engine = Arc::new(Engine::new(store, Arc::new(compile_runtime(None, false)?)));
+    if !store.runs(None)?.is_empty() {
+        anyhow::bail!(
+            "{} holds runs from before: the demo needs an empty data directory (or none: a \
+             temporary one is used by default)",
+            data_dir.display()
+        );
+    }
+    let cache = crate::config::var("MAGEFLOW_CACHE_DIR").map(PathBuf::from);
+    let runtime = compile_runtime(cache.as_deref(), false)?;
+    let engine = Arc::new(Engine::new(store, Arc::new(runtime)));
     for (file, text, bytes) in WORKFLOWS {
         let wf = Workflow::parse(Path::new(file), text)?;
         let name = wf.name.clone();
@@ -192,19 +199,11 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         }}
     })
     .to_string();
-    let mut mac = Hmac::<Sha256>::new_from_slice(hook_secret.as_bytes())
-        .map_err(|e| anyhow::anyhow!("HMAC key: {e}"))?;
-    mac.update(event.as_bytes());
-    let signature: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let signature = mageflow_server::hmac_signature(hook_secret.as_bytes(), event.as_bytes());
     let answer: Value = http
         .post(format!("{base}/hooks/onboard-customer"))
         .header("content-type", "application/json")
-        .header(HMAC_HEADER, format!("sha256={signature}"))
+        .header(HMAC_HEADER, signature)
         .body(event)
         .send()
         .await?

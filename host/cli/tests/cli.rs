@@ -566,3 +566,74 @@ async fn plugin_commands_keep_compiled_plugins_in_the_cache_dir() {
     assert_eq!(files(&no_cache), 0, "--no-cache writes nothing");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_file_connects_and_a_secret_file_others_can_read_is_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let server = sim(SimConfig {
+        seed_customers: 3,
+        ..Default::default()
+    })
+    .await;
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("cli-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret = dir.join("admin-password");
+    std::fs::write(&secret, "Admin123!\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let config = dir.join("mageflow.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[magento]\nurl = {:?}\nadmin-user = \"admin\"\nadmin-password = {{ file = \"admin-password\" }}\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let path = config.display().to_string();
+    let o = mageflow(&[], &["--config", &path, "magento", "ping"]).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("3 customers visible"), "{}", stdout(&o));
+    // The environment overrides the file: a wrong URL there wins and fails.
+    let o = mageflow(
+        &[("MAGEFLOW_MAGENTO_URL", "http://127.0.0.1:1".to_owned())],
+        &["--config", &path, "magento", "ping"],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = mageflow(&[], &["--config", &path, "magento", "ping"]).await;
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("can be read by others (mode 0644)")
+            && stderr(&o).contains("chmod 600"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_are_one_object_per_line_and_never_carry_the_password() {
+    let server = sim(SimConfig::default()).await;
+    let mut env = admin_env(&server);
+    env.push(("RUST_LOG", "trace".into()));
+    let o = mageflow(
+        &env,
+        &["--log-format", "json", "magento", "customers", "search"],
+    )
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let mut requests = 0;
+    // Log lines are JSON; the command's own messages (the search's footer) are text.
+    for line in err.lines().filter(|l| !l.ends_with("customers")) {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+        if v["span"]["name"] == "magento.request" {
+            requests += 1;
+        }
+    }
+    assert!(requests > 0, "no magento.request span in:\n{err}");
+    assert!(!err.contains("Admin123!"), "the password reached the log");
+    let o = mageflow(&env, &["--log-format", "yaml", "magento", "ping"]).await;
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -30,6 +30,20 @@ pub const ADOBE_HEADER: &str = "x-adobe-commerce-webhook-signature";
 /// The shared-secret signature header: `sha256=<hex HMAC-SHA256 of the body>`.
 pub const HMAC_HEADER: &str = "x-mageflow-signature";
 
+/// The value of [`HMAC_HEADER`] for a body signed with `secret`: `sha256=<hex>`. For senders
+/// (the demo signs its own deliveries with it).
+pub fn hmac_signature(secret: &[u8], body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length");
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256={hex}")
+}
+
 /// How one workflow's deliveries are verified.
 #[derive(Clone)]
 pub(crate) enum Verifier {

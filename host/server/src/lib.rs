@@ -35,7 +35,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 pub use api::{Api, ApiError, Start};
-pub use hooks::{ADOBE_HEADER, HMAC_HEADER, MAX_BODY};
+pub use hooks::{ADOBE_HEADER, HMAC_HEADER, MAX_BODY, hmac_signature};
 
 /// Why the server could not start or stopped.
 #[derive(Debug, thiserror::Error)]

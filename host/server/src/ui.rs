@@ -107,14 +107,7 @@ fn problem(status: StatusCode, who: Option<&str>, message: &str) -> Response {
 }
 
 fn ui_error(e: &ApiError, who: &str) -> Response {
-    let status = match e {
-        ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-        ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-        ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-        ApiError::Conflict(_) => StatusCode::CONFLICT,
-        ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    problem(status, Some(who), &e.to_string())
+    problem(e.status(), Some(who), &e.to_string())
 }
 
 fn store_error(e: mageflow_store::Error, who: &str) -> Response {
