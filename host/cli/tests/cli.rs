@@ -637,3 +637,62 @@ async fn json_logs_are_one_object_per_line_and_never_carry_the_password() {
     let o = mageflow(&env, &["--log-format", "yaml", "magento", "ping"]).await;
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Every `magento` listing command's `--json` prints one JSON object per line (the workflow
+/// listings are checked against a running server in `demo.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_magento_listing_prints_json_lines() {
+    let server = sim(SimConfig {
+        seed_customers: 40,
+        ..Default::default()
+    })
+    .await;
+    let env = admin_env(&server);
+    let o = mageflow(
+        &env,
+        &[
+            "magento",
+            "customers",
+            "bulk-update",
+            "--filter",
+            "website_id eq 1",
+            "--set",
+            "group_id=2",
+        ],
+    )
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let uuid = stderr(&o)
+        .lines()
+        .find_map(|l| l.strip_prefix("submitted bulk "))
+        .expect("the bulk's uuid")
+        .to_owned();
+    for args in [
+        vec!["magento", "customers", "search", "--json"],
+        vec![
+            "magento",
+            "customers",
+            "search",
+            "--all",
+            "--page-size",
+            "7",
+            "--json",
+        ],
+        vec!["magento", "users", "search", "--json"],
+        vec!["magento", "roles", "--json"],
+        vec!["magento", "groups", "--json"],
+        vec!["magento", "bulk", "status", &uuid, "--json"],
+    ] {
+        let o = mageflow(&env, &args).await;
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        let out = stdout(&o);
+        assert!(!out.is_empty(), "{args:?} printed nothing");
+        for line in out.lines() {
+            let v: Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("{args:?}: {line:?} is not JSON: {e}"));
+            assert!(v.is_object(), "{args:?}: {line}");
+        }
+    }
+    let o = mageflow(&env, &["magento", "customers", "search", "--all", "--json"]).await;
+    assert_eq!(stdout(&o).lines().count(), 40);
+}
