@@ -1,12 +1,12 @@
 //! The engine's approver: a run's approval requests become stored approvals; a request nobody
 //! has decided suspends the run, and the replay after a decision finds it settled.
 
-use crate::time::now_secs;
 use std::sync::{Arc, Mutex};
 
 use mageflow_runtime::{ApprovalAsk, Approver, Verdict};
 use mageflow_store::{Approval, ApprovalStatus, Store};
 
+use crate::time::now_secs;
 use crate::workflow::ApprovalPolicy;
 
 /// Answers a run's approval requests from the store.
@@ -68,10 +68,11 @@ impl Approver for StoreApprover {
             }
             Err(e) => return Verdict::Deny(format!("the approval could not be read: {e}")),
         };
-        let found = if found.status == ApprovalStatus::Pending
-            && self.store.expire(found.id, now_secs()).unwrap_or(false)
-        {
-            self.store.approval(found.id).unwrap_or(found)
+        let found = if found.status == ApprovalStatus::Pending {
+            match self.store.expire(found.id, now_secs()) {
+                Ok(Some(lapsed)) => lapsed,
+                _ => found,
+            }
         } else {
             found
         };

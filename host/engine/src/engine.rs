@@ -332,14 +332,12 @@ impl Engine {
                     recorded: self.store.clock_readings(id)?,
                     next: AtomicU64::new(0),
                 }),
-                state: Arc::new(JournalState {
-                    store: self.store.clone(),
-                    run: id,
-                    workflow: run.workflow.clone(),
-                    recorded: self.store.state_reads(id)?,
-                    next: AtomicU64::new(0),
-                    dry_run: run.dry_run,
-                }),
+                state: Arc::new(JournalState::new(
+                    self.store.clone(),
+                    &run,
+                    self.store.state_reads(id)?,
+                    run.dry_run,
+                )),
                 seed: Some(run.seed),
             },
         };
@@ -361,10 +359,9 @@ impl Engine {
             .collect();
         let plan = std::mem::take(&mut *gateway.plan.lock().unwrap_or_else(|e| e.into_inner()));
         let waiting = *approver.waiting.lock().unwrap_or_else(|e| e.into_inner());
-        let divergence = gateway.divergence();
-        let end = match report.outcome {
-            _ if divergence.is_some() => Ending::failed(divergence.unwrap_or_default(), log, plan),
-            Ok(Ok(outcome)) => Ending {
+        let end = match (gateway.divergence(), report.outcome) {
+            (Some(why), _) => Ending::failed(why, log, plan),
+            (None, Ok(Ok(outcome))) => Ending {
                 status: Status::Succeeded,
                 summary: Some(outcome.summary),
                 output_json: outcome.output_json,
@@ -372,8 +369,8 @@ impl Engine {
                 log,
                 plan,
             },
-            Ok(Err(message)) => Ending::failed(message, log, plan),
-            Err(mageflow_runtime::Error::Suspended(title)) => {
+            (None, Ok(Err(message))) => Ending::failed(message, log, plan),
+            (None, Err(mageflow_runtime::Error::Suspended(title))) => {
                 let approval = waiting.unwrap_or(0);
                 if let Ok(a) = self.store.approval(approval)
                     && !a
@@ -392,7 +389,7 @@ impl Engine {
                     plan,
                 }
             }
-            Err(e) => Ending::failed(e.to_string(), log, plan),
+            (None, Err(e)) => Ending::failed(e.to_string(), log, plan),
         };
         self.metrics
             .run_ended(&run.workflow, end.status.name(), started.elapsed());
@@ -460,14 +457,7 @@ impl Engine {
             config: loaded.def.config.clone(),
             hooks: Hooks {
                 clock: Arc::new(mageflow_runtime::SystemClock),
-                state: Arc::new(JournalState {
-                    store: self.store.clone(),
-                    run: run.id,
-                    workflow: run.workflow.clone(),
-                    recorded: Vec::new(),
-                    next: AtomicU64::new(0),
-                    dry_run: true,
-                }),
+                state: Arc::new(JournalState::new(self.store.clone(), run, Vec::new(), true)),
                 seed: Some(run.seed),
             },
         };
@@ -540,15 +530,11 @@ impl Engine {
         let now = now_secs();
         let mut resumed = Vec::new();
         for a in self.store.approvals(Some(ApprovalStatus::Pending))? {
-            if self.store.expire(a.id, now)? {
-                let status = match a.on_expiry {
-                    mageflow_store::Expiry::Expire => "expired",
-                    mageflow_store::Expiry::Reject => "rejected",
-                };
+            if let Some(lapsed) = self.store.expire(a.id, now)? {
                 self.metrics.approval_settled(
-                    &a.workflow,
-                    status,
-                    now.saturating_sub(a.created_at),
+                    &lapsed.workflow,
+                    lapsed.status.name(),
+                    now.saturating_sub(lapsed.created_at),
                 );
                 resumed.push(self.execute(a.run).await?);
             }

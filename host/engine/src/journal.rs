@@ -550,13 +550,32 @@ impl Clock for JournalClock {
 /// replay reads what the run read, even after later runs changed the value.
 #[derive(Debug)]
 pub(crate) struct JournalState {
-    pub(crate) store: Store,
-    pub(crate) run: u64,
-    pub(crate) workflow: String,
-    pub(crate) recorded: Vec<Option<String>>,
-    pub(crate) next: AtomicU64,
+    store: Store,
+    run: u64,
+    workflow: String,
+    recorded: Vec<Option<String>>,
+    next: AtomicU64,
     /// A dry run reads the stored values and keeps its writes to itself.
-    pub(crate) dry_run: bool,
+    dry_run: bool,
+}
+
+impl JournalState {
+    /// The state of `run`'s workflow, replaying the reads `recorded` first.
+    pub(crate) fn new(
+        store: Store,
+        run: &mageflow_store::Run,
+        recorded: Vec<Option<String>>,
+        dry_run: bool,
+    ) -> JournalState {
+        JournalState {
+            store,
+            run: run.id,
+            workflow: run.workflow.clone(),
+            recorded,
+            next: AtomicU64::new(0),
+            dry_run,
+        }
+    }
 }
 
 impl mageflow_runtime::StateStore for JournalState {

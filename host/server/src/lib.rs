@@ -98,9 +98,7 @@ async fn triggers(api: Api) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = mageflow_engine::now_secs();
         for w in api.engine().workflows() {
             let name = w.def.name.as_str();
             let queued = match &w.def.trigger {

@@ -279,22 +279,22 @@ impl Store {
         }
     }
 
-    /// Settles a pending approval whose time ran out (as its expiry says). Answers whether it
-    /// changed.
-    pub fn expire(&self, id: u64, now: u64) -> Result<bool> {
+    /// Settles a pending approval whose time ran out (as its expiry says). Answers the
+    /// approval as this call settled it, or `None` when it had nothing to settle.
+    pub fn expire(&self, id: u64, now: u64) -> Result<Option<Approval>> {
         let key = id.to_be_bytes();
         loop {
             let old = self.approvals.get(key)?.ok_or(Error::NoApproval(id))?;
             let mut a: Approval = decode(&old)?;
             if !a.lapse(now) {
-                return Ok(false);
+                return Ok(None);
             }
             if self
                 .approvals
                 .compare_and_swap(key, Some(old), Some(encode(&a)?))?
                 .is_ok()
             {
-                return Ok(true);
+                return Ok(Some(a));
             }
         }
     }

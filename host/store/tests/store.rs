@@ -198,7 +198,7 @@ fn approvals_need_n_of_m_and_refuse_self_repeat_late_and_outside_decisions() {
 fn approvals_expire_as_their_policy_says() {
     let store = Store::temporary().unwrap();
     let a = store.open_approval(approval(3, 0, 1)).unwrap();
-    assert!(!store.expire(a.id, 1_999).unwrap());
+    assert_eq!(store.expire(a.id, 1_999).unwrap(), None);
     let late = store
         .decide(a.id, "bob", &Decision::Approve(None), 2_000)
         .unwrap_err();
@@ -216,8 +216,9 @@ fn approvals_expire_as_their_policy_says() {
     let mut rejecting = approval(3, 1, 1);
     rejecting.on_expiry = Expiry::Reject;
     let b = store.open_approval(rejecting).unwrap();
-    assert!(store.expire(b.id, 5_000).unwrap());
-    assert!(!store.expire(b.id, 5_001).unwrap(), "once");
+    let settled = store.expire(b.id, 5_000).unwrap().expect("it lapsed");
+    assert_eq!(settled.status, ApprovalStatus::Rejected);
+    assert_eq!(store.expire(b.id, 5_001).unwrap(), None, "once");
     assert_eq!(
         store.approval(b.id).unwrap().status,
         ApprovalStatus::Rejected
