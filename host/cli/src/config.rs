@@ -128,6 +128,14 @@ pub(crate) fn var(name: &str) -> Option<String> {
         .or_else(|| get().values.get(name).cloned())
 }
 
+/// A setting given by a flag or the environment (`given`, as clap read it), else the
+/// configuration file's value for `name`, else `default`.
+pub(crate) fn pick<T: From<String>>(given: Option<T>, name: &str, default: &str) -> T {
+    given
+        .or_else(|| get().values.get(name).cloned().map(T::from))
+        .unwrap_or_else(|| T::from(default.to_owned()))
+}
+
 /// Loads `path` (`--config` or `MAGEFLOW_CONFIG`), or `./mageflow.toml` when that exists.
 pub(crate) fn init(path: Option<&Path>) -> Result<(), Usage> {
     let (path, required) = match path {
@@ -224,22 +232,12 @@ impl Config {
             put("MAGEFLOW_APPROVER_TOKENS", Some(tokens.join(",")));
         }
         let mut limits = mageflow_runtime::Limits::default();
+        let refused = |e: String| Usage(format!("{shown}: limits.{e}"));
         if let Some(w) = &file.limits.wall_time {
-            limits.wall_time = mageflow_engine::workflow::parse_duration(w).ok_or_else(|| {
-                Usage(format!(
-                    "{shown}: limits.wall-time {w:?} is not a duration: write e.g. \"30s\" or \"5m\""
-                ))
-            })?;
+            limits.wall_time = mageflow_engine::workflow::wall_time(w).map_err(refused)?;
         }
         if let Some(mib) = file.limits.memory_mib {
-            if mib == 0 {
-                return Err(Usage(format!(
-                    "{shown}: limits.memory-mib must be at least 1"
-                )));
-            }
-            limits.memory_bytes = usize::try_from(mib)
-                .unwrap_or(usize::MAX)
-                .saturating_mul(1 << 20);
+            limits.memory_bytes = mageflow_engine::workflow::memory_bytes(mib).map_err(refused)?;
         }
         Ok(Config {
             path: Some(path.to_path_buf()),
@@ -381,5 +379,15 @@ wall-time = "90s"
         )
         .unwrap_err();
         assert!(e.0.contains("NOPE is not set"), "{}", e.0);
+        // Limits are checked as a workflow file's are, bounds included.
+        for bad in [
+            "memory-mib = 0",
+            "memory-mib = 1000000",
+            "wall-time = \"soon\"",
+        ] {
+            let e = Config::parse(Path::new("m.toml"), &format!("[limits]\n{bad}\n"), |_| None)
+                .unwrap_err();
+            assert!(e.0.starts_with("m.toml: limits."), "{}", e.0);
+        }
     }
 }

@@ -341,8 +341,7 @@ async fn customers(client: &MagentoClient, cmd: CustomersCommand) -> anyhow::Res
                 }
                 shown += page.len() as u64;
                 if all {
-                    let total = pages.total().unwrap_or(shown) as usize;
-                    progress.update(shown as usize, total.max(shown as usize));
+                    progress.update(shown as usize, pages.total().unwrap_or(0) as usize);
                 }
                 if !all {
                     break;
@@ -439,8 +438,7 @@ async fn bulk_update(
             let stored = serde_json::to_value(&c)?;
             objects.push(patch.merged(&stored, c.id)?);
         }
-        let total = pages.total().unwrap_or(objects.len() as u64) as usize;
-        reading.update(objects.len(), total.max(objects.len()));
+        reading.update(objects.len(), pages.total().unwrap_or(0) as usize);
     }
     if objects.is_empty() {
         println!("no customer matches; nothing sent");

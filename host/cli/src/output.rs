@@ -89,7 +89,9 @@ impl Progress {
         }
     }
 
+    /// Draws `done` of `total` (a total below `done`, as an estimate can be, counts as `done`).
     pub(crate) fn update(&self, done: usize, total: usize) {
+        let total = total.max(done);
         if !self.draw || total == 0 {
             return;
         }

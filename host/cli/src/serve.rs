@@ -30,23 +30,15 @@ pub(crate) struct Places {
     cache_dir: Option<PathBuf>,
 }
 
-/// A flag or environment value, else the configuration file's, else `default`.
-fn setting(given: Option<&PathBuf>, name: &str, default: &str) -> PathBuf {
-    given
-        .cloned()
-        .or_else(|| config::var(name).map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(default))
-}
-
 impl Places {
     /// The workflows directory.
     pub(crate) fn workflows(&self) -> PathBuf {
-        setting(self.workflows.as_ref(), "MAGEFLOW_WORKFLOWS", "workflows")
+        config::pick(self.workflows.clone(), "MAGEFLOW_WORKFLOWS", "workflows")
     }
 
     /// The data directory.
     pub(crate) fn data_dir(&self) -> PathBuf {
-        setting(self.data_dir.as_ref(), "MAGEFLOW_DATA_DIR", "mageflow-data")
+        config::pick(self.data_dir.clone(), "MAGEFLOW_DATA_DIR", "mageflow-data")
     }
 
     /// The compile cache directory, if one is set.
@@ -110,10 +102,7 @@ pub(crate) fn client_for(
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let tokens = tokens()?;
     let engine = engine(&args.places)?;
-    let listen = args
-        .listen
-        .or_else(|| config::var("MAGEFLOW_LISTEN"))
-        .unwrap_or_else(|| "127.0.0.1:7878".into());
+    let listen: String = config::pick(args.listen, "MAGEFLOW_LISTEN", "127.0.0.1:7878");
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;

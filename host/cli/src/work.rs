@@ -148,13 +148,12 @@ async fn target(remote: &Remote) -> anyhow::Result<Target> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(3600))
         .build()?;
-    let base = remote
-        .server
-        .clone()
-        .or_else(|| crate::config::var("MAGEFLOW_SERVER"))
-        .unwrap_or_else(|| "http://127.0.0.1:7878".into())
-        .trim_end_matches('/')
-        .to_owned();
+    let server: String = crate::config::pick(
+        remote.server.clone(),
+        "MAGEFLOW_SERVER",
+        "http://127.0.0.1:7878",
+    );
+    let base = server.trim_end_matches('/').to_owned();
     let up = http
         .get(format!("{base}/healthz"))
         .timeout(Duration::from_secs(2))

@@ -244,6 +244,27 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     Some(Duration::from_secs(secs))
 }
 
+/// A `wall-time` limit: a duration such as `30s` or `5m`.
+pub fn wall_time(text: &str) -> Result<Duration, String> {
+    parse_duration(text).ok_or_else(|| {
+        format!("wall-time {text:?} is not a duration: write e.g. \"30s\" or \"5m\"")
+    })
+}
+
+/// A `memory-mib` limit, in bytes, within what the runtime allows.
+pub fn memory_bytes(mib: u64) -> Result<usize, String> {
+    let bytes = usize::try_from(mib)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(1 << 20);
+    if bytes == 0 || bytes > MAX_MEMORY {
+        return Err(format!(
+            "memory-mib must be between 1 and {}",
+            MAX_MEMORY >> 20
+        ));
+    }
+    Ok(bytes)
+}
+
 impl Workflow {
     /// Reads and checks a workflow file.
     pub fn load(path: &Path) -> Result<Workflow, WorkflowError> {
@@ -337,27 +358,10 @@ impl Workflow {
         }
         let mut limits = defaults.clone();
         if let Some(w) = &raw.limits.wall_time {
-            limits.wall_time = parse_duration(w.get_ref()).ok_or_else(|| {
-                at(
-                    Some(w.span()),
-                    format!(
-                        "wall-time {:?} is not a duration: write e.g. \"30s\" or \"5m\"",
-                        w.get_ref()
-                    ),
-                )
-            })?;
+            limits.wall_time = wall_time(w.get_ref()).map_err(|e| at(Some(w.span()), e))?;
         }
         if let Some(m) = &raw.limits.memory_mib {
-            let bytes = usize::try_from(*m.get_ref())
-                .unwrap_or(usize::MAX)
-                .saturating_mul(1 << 20);
-            if bytes == 0 || bytes > MAX_MEMORY {
-                return Err(at(
-                    Some(m.span()),
-                    format!("memory-mib must be between 1 and {}", MAX_MEMORY >> 20),
-                ));
-            }
-            limits.memory_bytes = bytes;
+            limits.memory_bytes = memory_bytes(*m.get_ref()).map_err(|e| at(Some(m.span()), e))?;
         }
         let approvals = ApprovalPolicy {
             approvers: raw.approvals.approvers.clone(),

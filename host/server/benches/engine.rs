@@ -10,14 +10,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hmac::{Hmac, Mac};
 use mageflow_engine::{Engine, Event, Workflow};
 use mageflow_magento::{Auth, Connection, MagentoClient};
 use mageflow_runtime::{Grants, RunOptions, Runtime, Trigger};
 use mageflow_server::{HMAC_HEADER, Tokens};
 use mageflow_store::{Status, Store};
 use magento_sim::SimConfig;
-use sha2::Sha256;
 
 const CALLS: u32 = 10_000;
 const DELIVERIES: usize = 20_000;
@@ -136,18 +134,11 @@ async fn main() -> anyhow::Result<()> {
             let mut latencies = Vec::new();
             for i in (c..DELIVERIES).step_by(CLIENTS) {
                 let body = format!(r#"{{"eventName":"customer_save_after","data":{{"n":{i}}}}}"#);
-                let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).expect("any key");
-                mac.update(body.as_bytes());
-                let sig: String = mac
-                    .finalize()
-                    .into_bytes()
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
+                let sig = mageflow_server::hmac_signature(SECRET.as_bytes(), body.as_bytes());
                 let t = Instant::now();
                 let resp = http
                     .post(&url)
-                    .header(HMAC_HEADER, format!("sha256={sig}"))
+                    .header(HMAC_HEADER, sig)
                     .body(body)
                     .send()
                     .await?;
