@@ -210,8 +210,8 @@ impl Engine {
         })
     }
 
-    /// Queues runs of a workflow, one per event, in one transaction with the dedupe key and
-    /// the cursor move that produced them.
+    /// Queues runs of a workflow, one per event, atomically with the dedupe key or the cursor
+    /// move that produced them (see [`Store::queue`]).
     pub fn queue(
         &self,
         workflow: &str,
@@ -273,10 +273,14 @@ impl Engine {
 
     /// One attempt at a run, its place in the active set held by the caller.
     async fn attempt(&self, id: u64) -> Result<Run> {
-        let run = self.store.run(id)?;
+        let run = self.store.begin_attempt(id, now_secs())?;
         if run.status.is_final() {
             return Ok(run);
         }
+        // A first attempt has recorded nothing: no scans. (Had a crash kept a record of an
+        // attempt whose start it lost, no write was sent in it: a write's intent is flushed,
+        // and that flush would have kept the start too. Its reads are simply asked again.)
+        let first = run.attempts == 1;
         let loaded = match self.workflow(&run.workflow) {
             Ok(l) => l,
             Err(e) => {
@@ -305,7 +309,11 @@ impl Engine {
             &run,
             loaded.client.clone(),
             run.dry_run,
-            self.store.journal(id)?,
+            if first {
+                Vec::new()
+            } else {
+                self.store.journal(id)?
+            },
             approved_by.clone(),
             self.metrics.clone(),
         ));
@@ -329,23 +337,26 @@ impl Engine {
                 clock: Arc::new(JournalClock {
                     store: self.store.clone(),
                     run: id,
-                    recorded: self.store.clock_readings(id)?,
+                    recorded: if first {
+                        Vec::new()
+                    } else {
+                        self.store.clock_readings(id)?
+                    },
                     next: AtomicU64::new(0),
                 }),
                 state: Arc::new(JournalState::new(
                     self.store.clone(),
                     &run,
-                    self.store.state_reads(id)?,
+                    if first {
+                        Vec::new()
+                    } else {
+                        self.store.state_reads(id)?
+                    },
                     run.dry_run,
                 )),
                 seed: Some(run.seed),
             },
         };
-        self.store.update_run(id, |r| {
-            r.status = Status::Running;
-            r.attempts += 1;
-            r.updated_at = now_secs();
-        })?;
         let started = Instant::now();
         let span = tracing::info_span!("run", run = id, workflow = %run.workflow);
         let report = plugin.run(&event.trigger(), &opts).instrument(span).await;
@@ -540,6 +551,15 @@ impl Engine {
             }
         }
         Ok(resumed)
+    }
+
+    /// Before deliveries are taken after a restart: puts back the dedupe key of every run
+    /// whose key a crash lost (see [`Store::queue`]).
+    pub fn restore_dedupe_keys(&self) -> Result<()> {
+        for run in self.store.runs(None)? {
+            self.store.restore_dedupe_key(&run)?;
+        }
+        Ok(())
     }
 
     /// After a restart: every run that was queued or running is executed again (replaying

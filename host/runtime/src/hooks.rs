@@ -3,8 +3,8 @@
 //! own [`Clock`], and stores the run's random seed, from which every random byte the plugin
 //! sees is derived. The same clock answers `runtime.now` and WASI's wall and monotonic clocks.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand_wasi::rngs::StdRng;
@@ -120,7 +120,7 @@ impl Hooks {
             .wall_clock(Wall(self.clock.clone()))
             .monotonic_clock(Monotonic {
                 clock: self.clock.clone(),
-                start: self.clock.now(),
+                start: OnceLock::new(),
                 last: AtomicU64::new(0),
             });
     }
@@ -139,11 +139,12 @@ impl HostWallClock for Wall {
     }
 }
 
-/// WASI's monotonic clock: nanoseconds since the run started by the hook's clock, never going
-/// back even when the wall clock does.
+/// WASI's monotonic clock: nanoseconds since the plugin first read it, by the hook's clock,
+/// never going back even when the wall clock does. The origin is read lazily: most runs never
+/// ask, and every reading is a journal record.
 struct Monotonic {
     clock: Arc<dyn Clock>,
-    start: Duration,
+    start: OnceLock<Duration>,
     last: AtomicU64,
 }
 
@@ -153,7 +154,8 @@ impl HostMonotonicClock for Monotonic {
     }
 
     fn now(&self) -> u64 {
-        let since = self.clock.now().saturating_sub(self.start);
+        let start = *self.start.get_or_init(|| self.clock.now());
+        let since = self.clock.now().saturating_sub(start);
         let nanos = u64::try_from(since.as_nanos()).unwrap_or(u64::MAX);
         self.last.fetch_max(nanos, Ordering::Relaxed).max(nanos)
     }

@@ -1,6 +1,7 @@
 //! `POST /hooks/<workflow>`: webhook intake. A delivery is checked (size, signature, JSON),
 //! named (Commerce `eventName`, or a CloudEvent's `type` and `id`), deduplicated, queued as a
-//! run in one transaction with its dedupe key, made durable, and only then answered
+//! run that carries its dedupe key (see `Store::queue`), made durable by a group commit, and
+//! only then answered
 //! `{"op":"success"}`. Unsigned, wrongly signed, oversized or malformed deliveries are refused
 //! with a status that says which, and nothing is queued.
 

@@ -6,7 +6,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::runs::RunId;
-use crate::{Result, Store, decode, encode, pair};
+use crate::{Error, Result, Store, decode, encode, pair};
 
 /// One recorded host call.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -68,12 +68,9 @@ pub struct AuditEntry {
 }
 
 impl Store {
-    /// A run's recorded calls, in order.
+    /// A run's recorded calls, in order, up to the first one missing (see [`in_sequence`]).
     pub fn journal(&self, run: RunId) -> Result<Vec<Entry>> {
-        self.journal
-            .scan_prefix(run.to_be_bytes())
-            .map(|item| decode(&item?.1))
-            .collect()
+        in_sequence(&self.journal, run, decode)
     }
 
     /// Records (or completes) one call of a run.
@@ -82,27 +79,28 @@ impl Store {
         Ok(())
     }
 
-    /// Records several calls of a run at once.
+    /// Records several calls of a run, in order. Not one atomic batch on purpose: a sled batch
+    /// takes the database's global write lock, which waits for every flush in progress and
+    /// stalls every other writer behind it. A crash may keep a prefix of these; the reader
+    /// stops at the first gap, and a call missing from the journal is asked again on replay.
     pub fn record_all(&self, run: RunId, entries: &[Entry]) -> Result<()> {
-        let mut batch = sled::Batch::default();
         for e in entries {
-            batch.insert(&pair(run, e.seq)[..], encode(e)?);
+            self.journal.insert(pair(run, e.seq), encode(e)?)?;
         }
-        self.journal.apply_batch(batch)?;
         Ok(())
     }
 
     /// A run's clock readings (nanoseconds since the Unix epoch), in order.
     pub fn clock_readings(&self, run: RunId) -> Result<Vec<u128>> {
-        self.clock
-            .scan_prefix(run.to_be_bytes())
-            .map(|item| {
-                let (_, v) = item?;
-                let mut b = [0u8; 16];
-                b.copy_from_slice(&v[..16]);
-                Ok(u128::from_be_bytes(b))
-            })
-            .collect()
+        in_sequence(&self.clock, run, |v| {
+            let b: [u8; 16] = v.try_into().map_err(|_| {
+                Error::Corrupt(format!(
+                    "run {run} has a clock reading of {} bytes",
+                    v.len()
+                ))
+            })?;
+            Ok(u128::from_be_bytes(b))
+        })
     }
 
     /// Records a run's clock reading number `seq`.
@@ -125,4 +123,28 @@ impl Store {
             .map(|item| decode(&item?.1))
             .collect()
     }
+}
+
+/// A run's numbered records (keys `run ++ seq`, seq from 0), read in order up to the first
+/// missing number. Records are written one by one; if a crash kept a later one but lost an
+/// earlier one, everything from the gap on is ignored, so no answer is ever matched to the
+/// wrong call.
+pub(crate) fn in_sequence<T>(
+    tree: &sled::Tree,
+    run: RunId,
+    read: impl Fn(&[u8]) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    for item in tree.scan_prefix(run.to_be_bytes()) {
+        let (key, value) = item?;
+        let seq = key
+            .get(8..16)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map(u64::from_be_bytes);
+        if seq != Some(out.len() as u64) {
+            break;
+        }
+        out.push(read(&value)?);
+    }
+    Ok(out)
 }

@@ -16,6 +16,7 @@ mod journal;
 mod runs;
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -40,6 +41,9 @@ pub struct Store {
     audit: sled::Tree,
     state: sled::Tree,
     state_reads: sled::Tree,
+    /// Held while runs are queued: sled allows one process per directory, so this lock is
+    /// enough to check and take a dedupe key without a storage transaction.
+    queueing: Arc<Mutex<()>>,
 }
 
 impl Store {
@@ -77,6 +81,7 @@ impl Store {
             audit: db.open_tree("audit")?,
             state: db.open_tree("state")?,
             state_reads: db.open_tree("state-reads")?,
+            queueing: Arc::default(),
             db,
         })
     }
@@ -138,10 +143,7 @@ impl Store {
 impl Store {
     /// The state values a run read, in order (journaled so a replay reads the same).
     pub fn state_reads(&self, run: u64) -> Result<Vec<Option<String>>> {
-        self.state_reads
-            .scan_prefix(run.to_be_bytes())
-            .map(|item| decode(&item?.1))
-            .collect()
+        journal::in_sequence(&self.state_reads, run, decode)
     }
 
     /// Records a run's state read number `seq`.

@@ -1,5 +1,5 @@
-//! Runs: written before they start, with their trigger and pinned plugin, in the same
-//! transaction as the dedupe key or cursor move that queued them.
+//! Runs: written before they start, with their trigger and pinned plugin, together with the
+//! dedupe key or cursor move that queued them.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -93,6 +93,10 @@ pub struct Run {
     pub log: Vec<(String, String)>,
     /// A dry run's planned writes.
     pub plan: Vec<Value>,
+    /// The dedupe key it was queued under (a webhook delivery's), kept with the run so the
+    /// key can be restored if a crash kept the run but lost the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedupe: Option<String>,
 }
 
 /// A run to queue.
@@ -124,23 +128,34 @@ pub enum Queued {
 }
 
 impl Store {
-    /// Writes runs, in one transaction with the dedupe key (a webhook delivery id) and the
-    /// cursor move (a poller's position) that produced them: either all of it lands or none.
+    /// Writes runs with the dedupe key (a webhook delivery id) or the cursor move (a poller's
+    /// position, a cron's next fire) that produced them.
+    ///
+    /// With a cursor, runs and cursor land in one transaction: all of it or none. With a
+    /// dedupe key alone (the webhook path, the hot one) there is no transaction: a sled
+    /// transaction takes the database's global write lock, which waits for any flush in
+    /// progress and stalls every other reader and writer behind it, so intake would run at
+    /// the pace of the disk. Instead, queueing holds a process-wide lock (one process per
+    /// directory), writes the key, then the runs, and every order a crash can leave is safe:
+    /// a key whose run is missing is taken anew (the sender was never told it was queued,
+    /// and sends again), and a run whose key is missing gets it back at recovery
+    /// ([`Store::restore_dedupe_key`]) before deliveries are taken.
     pub fn queue(
         &self,
         runs: Vec<NewRun>,
         dedupe: Option<&str>,
         cursor: Option<(&str, &Value)>,
     ) -> Result<Queued> {
-        let mut ids = Vec::with_capacity(runs.len());
-        for _ in &runs {
-            ids.push(self.next_id()?);
+        let _queueing = self.queueing.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(key) = dedupe
+            && let Some(id) = self.dedupe_owner(key)?
+        {
+            return Ok(Queued::Duplicate(id));
         }
-        let records: Vec<Run> = runs
-            .into_iter()
-            .zip(&ids)
-            .map(|(n, &id)| Run {
-                id,
+        let mut records = Vec::with_capacity(runs.len());
+        for n in runs {
+            records.push(Run {
+                id: self.next_id()?,
                 workflow: n.workflow,
                 plugin_hash: n.plugin_hash,
                 trigger: n.trigger,
@@ -156,39 +171,90 @@ impl Store {
                 error: None,
                 log: Vec::new(),
                 plan: Vec::new(),
-            })
-            .collect();
+                dedupe: dedupe.map(str::to_owned),
+            });
+        }
         let encoded: Vec<(u64, Vec<u8>)> = records
             .iter()
             .map(|r| Ok((r.id, encode(r)?)))
             .collect::<Result<_>>()?;
-        let cursor = match cursor {
-            Some((k, v)) => Some((k, encode(v)?)),
-            None => None,
-        };
-        let first = ids.first().copied().unwrap_or(0);
-        let taken =
-            (&self.runs, &self.dedupe, &self.cursors).transaction(|(runs, dedupes, cursors)| {
+        let first = records.first().map_or(0, |r| r.id);
+        match cursor {
+            None => {
                 if let Some(key) = dedupe {
-                    if let Some(existing) = dedupes.get(key)? {
-                        let mut id = [0u8; 8];
-                        id.copy_from_slice(&existing[..8]);
-                        return Ok(Some(u64::from_be_bytes(id)));
-                    }
-                    dedupes.insert(key, &first.to_be_bytes())?;
+                    self.dedupe.insert(key, &first.to_be_bytes())?;
                 }
                 for (id, bytes) in &encoded {
-                    runs.insert(&id.to_be_bytes(), bytes.as_slice())?;
+                    self.runs.insert(id.to_be_bytes(), bytes.as_slice())?;
                 }
-                if let Some((k, v)) = &cursor {
-                    cursors.insert(*k, v.as_slice())?;
-                }
-                Ok::<_, ConflictableTransactionError<Error>>(None)
+            }
+            Some((k, v)) => {
+                let cursor = encode(v)?;
+                (&self.runs, &self.dedupe, &self.cursors).transaction(
+                    |(runs, dedupes, cursors)| {
+                        if let Some(key) = dedupe {
+                            dedupes.insert(key, &first.to_be_bytes())?;
+                        }
+                        for (id, bytes) in &encoded {
+                            runs.insert(&id.to_be_bytes(), bytes.as_slice())?;
+                        }
+                        cursors.insert(k, cursor.as_slice())?;
+                        Ok::<_, ConflictableTransactionError<Error>>(())
+                    },
+                )?;
+            }
+        }
+        Ok(Queued::Runs(records))
+    }
+
+    /// The run a dedupe key was taken by, if that run exists (a key left without its run by a
+    /// crash counts as free).
+    fn dedupe_owner(&self, key: &str) -> Result<Option<RunId>> {
+        let Some(bytes) = self.dedupe.get(key)? else {
+            return Ok(None);
+        };
+        let id = <[u8; 8]>::try_from(&bytes[..])
+            .map(u64::from_be_bytes)
+            .map_err(|_| {
+                Error::Corrupt(format!("dedupe key {key:?} holds {} bytes", bytes.len()))
             })?;
-        Ok(match taken {
-            Some(id) => Queued::Duplicate(id),
-            None => Queued::Runs(records),
-        })
+        Ok(self.runs.contains_key(id.to_be_bytes())?.then_some(id))
+    }
+
+    /// Puts back a run's dedupe key when a crash lost it, so a redelivery is still dropped as
+    /// a duplicate. `serve` calls it for every run before it takes deliveries.
+    pub fn restore_dedupe_key(&self, run: &Run) -> Result<()> {
+        let Some(key) = run.dedupe.as_deref() else {
+            return Ok(());
+        };
+        let _queueing = self.queueing.lock().unwrap_or_else(|e| e.into_inner());
+        if self.dedupe_owner(key)?.is_none() {
+            self.dedupe.insert(key, &run.id.to_be_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Marks a run as started by a worker (`running`, one more attempt) and returns it; a run
+    /// that has ended is returned as it is. One read and one write.
+    pub fn begin_attempt(&self, id: RunId, now: u64) -> Result<Run> {
+        let key = id.to_be_bytes();
+        loop {
+            let old = self.runs.get(key)?.ok_or(Error::NoRun(id))?;
+            let mut run: Run = decode(&old)?;
+            if run.status.is_final() {
+                return Ok(run);
+            }
+            run.status = Status::Running;
+            run.attempts += 1;
+            run.updated_at = now;
+            if self
+                .runs
+                .compare_and_swap(key, Some(old), Some(encode(&run)?))?
+                .is_ok()
+            {
+                return Ok(run);
+            }
+        }
     }
 
     /// One run.
@@ -226,5 +292,105 @@ impl Store {
                 return Ok(run);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Entry, EntryState};
+
+    fn new_run() -> NewRun {
+        NewRun {
+            workflow: "hooked".into(),
+            plugin_hash: "ab".repeat(32),
+            trigger: serde_json::json!({"webhook": {"name": "customer_save_after"}}),
+            requester: "webhook".into(),
+            dry_run: false,
+            seed: [1; 32],
+            now: 1_000,
+        }
+    }
+
+    fn queued(store: &Store, key: &str) -> Queued {
+        store.queue(vec![new_run()], Some(key), None).unwrap()
+    }
+
+    #[test]
+    fn a_dedupe_key_left_without_its_run_is_taken_anew() {
+        let store = Store::temporary().unwrap();
+        // A crash kept the key of a delivery but not its run: the sender was never answered.
+        store
+            .dedupe
+            .insert("hooked/body/1", &99u64.to_be_bytes())
+            .unwrap();
+        let Queued::Runs(runs) = queued(&store, "hooked/body/1") else {
+            panic!("the redelivery must be queued, not dropped as a duplicate of a lost run");
+        };
+        assert_eq!(runs[0].dedupe.as_deref(), Some("hooked/body/1"));
+        assert_eq!(
+            queued(&store, "hooked/body/1"),
+            Queued::Duplicate(runs[0].id)
+        );
+    }
+
+    #[test]
+    fn a_run_whose_dedupe_key_was_lost_gets_it_back() {
+        let store = Store::temporary().unwrap();
+        let Queued::Runs(runs) = queued(&store, "hooked/body/2") else {
+            panic!("queued");
+        };
+        // A crash kept the run but not its key.
+        store.dedupe.remove("hooked/body/2").unwrap();
+        store
+            .restore_dedupe_key(&store.run(runs[0].id).unwrap())
+            .unwrap();
+        assert_eq!(
+            queued(&store, "hooked/body/2"),
+            Queued::Duplicate(runs[0].id)
+        );
+        assert_eq!(store.runs(None).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_attempt_marks_the_run_running_once_and_leaves_ended_runs_alone() {
+        let store = Store::temporary().unwrap();
+        let Queued::Runs(runs) = store.queue(vec![new_run()], None, None).unwrap() else {
+            panic!("queued");
+        };
+        let id = runs[0].id;
+        let run = store.begin_attempt(id, 2_000).unwrap();
+        assert_eq!(
+            (run.status, run.attempts, run.updated_at),
+            (Status::Running, 1, 2_000)
+        );
+        assert_eq!(store.begin_attempt(id, 3_000).unwrap().attempts, 2);
+        store
+            .update_run(id, |r| r.status = Status::Succeeded)
+            .unwrap();
+        let ended = store.begin_attempt(id, 4_000).unwrap();
+        assert_eq!((ended.status, ended.attempts), (Status::Succeeded, 2));
+        assert_eq!(store.run(id).unwrap(), ended);
+    }
+
+    #[test]
+    fn a_journal_is_read_up_to_its_first_gap() {
+        let store = Store::temporary().unwrap();
+        let entry = |seq| Entry {
+            seq,
+            call: "customers.get".into(),
+            digest: format!("d{seq}"),
+            state: EntryState::Intent,
+        };
+        // Entry 2 was lost by a crash, entry 3 kept: 3 must not be taken as the answer to 2.
+        store
+            .record_all(5, &[entry(0), entry(1), entry(3)])
+            .unwrap();
+        let read: Vec<u64> = store.journal(5).unwrap().iter().map(|e| e.seq).collect();
+        assert_eq!(read, vec![0, 1]);
+        for (seq, nanos) in [(0, 10u128), (2, 30)] {
+            store.record_clock(5, seq, nanos).unwrap();
+        }
+        assert_eq!(store.clock_readings(5).unwrap(), vec![10]);
     }
 }
