@@ -4,7 +4,8 @@
 //! - webhook intake on loopback: events durably queued per second and p99 latency (n8n's
 //!   published single-instance figure is 220 executions per second; aim: 20 times that).
 //!   The server dispatches and executes every queued run meanwhile, as `serve` does, and
-//!   the bench prints when the last one ended.
+//!   the bench prints when the last one ended. Three trials on fresh stores; the median
+//!   is held to the aim, as the journal figure takes the median of three runs.
 //!
 //! Run: `cargo bench -p mageflow-server` (`-- journal` or `-- intake` for one part). The
 //! bench uses the `mageflow` binary's allocator (mimalloc).
@@ -27,6 +28,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const CALLS: u32 = 10_000;
 const DELIVERIES: usize = 20_000;
 const CLIENTS: usize = 64;
+const TRIALS: usize = 3;
 const SECRET: &str = "bench-secret-0123456789";
 
 fn scratch(name: &str) -> std::path::PathBuf {
@@ -133,9 +135,57 @@ async fn journal_overhead(
     Ok(())
 }
 
-/// CLIENTS concurrent senders, DELIVERIES distinct signed deliveries, on loopback.
+/// Webhook intake, three trials on fresh stores (this machine is noisy): each trial's
+/// figures, then the median trial's against the target.
 async fn webhook_intake(client: &Arc<MagentoClient>, runtime: &Arc<Runtime>) -> anyhow::Result<()> {
-    let data = scratch("intake");
+    let mut trials = Vec::new();
+    for n in 1..=TRIALS {
+        let t = intake_trial(client, runtime, n).await?;
+        println!(
+            "  webhook intake, trial {n}: {:>7.0} events/s   p50 {:.1} ms   p99 {:.1} ms   all {DELIVERIES} runs ended {:.2} s after the last answer",
+            t.per_sec,
+            t.p50.as_secs_f64() * 1e3,
+            t.p99.as_secs_f64() * 1e3,
+            t.drained_after.as_secs_f64()
+        );
+        trials.push(t);
+    }
+    trials.sort_by(|a, b| a.per_sec.total_cmp(&b.per_sec));
+    let median = &trials[trials.len() / 2];
+    println!(
+        "  webhook intake, {DELIVERIES} deliveries from {CLIENTS} clients, median of {TRIALS}: {:>7.0} events/s durably queued   p50 {:.1} ms   p99 {:.1} ms   target >= 4400/s (20 x n8n's 220)   {}",
+        median.per_sec,
+        median.p50.as_secs_f64() * 1e3,
+        median.p99.as_secs_f64() * 1e3,
+        if median.per_sec >= 4400.0 {
+            "meets"
+        } else {
+            "MISSES"
+        }
+    );
+    println!(
+        "    (the server executes every queued run meanwhile, as `serve` does; a run is queued, and flushed, before its delivery is answered)"
+    );
+    Ok(())
+}
+
+/// One intake trial's figures.
+struct Trial {
+    per_sec: f64,
+    p50: Duration,
+    p99: Duration,
+    /// From the last answer until every queued run had ended.
+    drained_after: Duration,
+}
+
+/// CLIENTS concurrent senders, DELIVERIES distinct signed deliveries, on loopback, to a
+/// server on a fresh store.
+async fn intake_trial(
+    client: &Arc<MagentoClient>,
+    runtime: &Arc<Runtime>,
+    n: usize,
+) -> anyhow::Result<Trial> {
+    let data = scratch(&format!("intake-{n}"));
     let engine = Arc::new(Engine::new(Store::open(&data)?, runtime.clone()));
     let wf = Workflow::parse(
         Path::new("hooked.toml"),
@@ -152,7 +202,7 @@ async fn webhook_intake(client: &Arc<MagentoClient>, runtime: &Arc<Runtime>) -> 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/hooks/hooked", listener.local_addr()?);
     let serving = engine.clone();
-    tokio::spawn(async move {
+    let server = tokio::spawn(async move {
         let _ = mageflow_server::serve(serving, Tokens::default(), listener, |_| {
             Some(SECRET.to_owned())
         })
@@ -227,17 +277,12 @@ async fn webhook_intake(client: &Arc<MagentoClient>, runtime: &Arc<Runtime>) -> 
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
 
-    println!(
-        "  webhook intake, {DELIVERIES} deliveries from {CLIENTS} clients: {per_sec:>7.0} events/s durably queued   p50 {:.1} ms   p99 {:.1} ms   target >= 4400/s (20 x n8n's 220)   {}",
-        p50.as_secs_f64() * 1e3,
-        p99.as_secs_f64() * 1e3,
-        if per_sec >= 4400.0 { "meets" } else { "MISSES" }
-    );
-    println!(
-        "    (the server executed the {DELIVERIES} runs meanwhile: all had ended {:.2} s after the first delivery, {:.2} s after the last answer)",
-        drained.as_secs_f64(),
-        (drained - elapsed).as_secs_f64()
-    );
+    server.abort();
     let _ = std::fs::remove_dir_all(&data);
-    Ok(())
+    Ok(Trial {
+        per_sec,
+        p50,
+        p99,
+        drained_after: drained - elapsed,
+    })
 }
