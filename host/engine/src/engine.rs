@@ -8,7 +8,9 @@ use std::time::Instant;
 
 use mageflow_magento::MagentoClient;
 use mageflow_runtime::{Hooks, Plugin, RunOptions, Runtime, fresh_seed};
-use mageflow_store::{Approval, ApprovalStatus, Decision, NewRun, Queued, Run, Status, Store};
+use mageflow_store::{
+    Approval, ApprovalStatus, Decision, NewRun, Queued, Run, Started, Status, Store,
+};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tracing::Instrument as _;
@@ -273,9 +275,10 @@ impl Engine {
 
     /// One attempt at a run, its place in the active set held by the caller.
     async fn attempt(&self, id: u64) -> Result<Run> {
-        let run = self.store.begin_attempt(id, now_secs())?;
+        let begun = self.store.begin_attempt(id, now_secs())?;
+        let run = &begun.run;
         if run.status.is_final() {
-            return Ok(run);
+            return Ok(run.clone());
         }
         // A first attempt has recorded nothing: no scans. (Had a crash kept a record of an
         // attempt whose start it lost, no write was sent in it: a write's intent is flushed,
@@ -284,7 +287,10 @@ impl Engine {
         let loaded = match self.workflow(&run.workflow) {
             Ok(l) => l,
             Err(e) => {
-                return self.finish(id, &Ending::failed(e.to_string(), Vec::new(), Vec::new()));
+                return self.finish(
+                    &begun,
+                    &Ending::failed(e.to_string(), Vec::new(), Vec::new()),
+                );
             }
         };
         let pinned;
@@ -306,7 +312,7 @@ impl Engine {
         let approved_by = Arc::new(Mutex::new(None));
         let gateway = Arc::new(Journaled::new(
             self.store.clone(),
-            &run,
+            run,
             loaded.client.clone(),
             run.dry_run,
             if first {
@@ -346,7 +352,7 @@ impl Engine {
                 }),
                 state: Arc::new(JournalState::new(
                     self.store.clone(),
-                    &run,
+                    run,
                     if first {
                         Vec::new()
                     } else {
@@ -389,7 +395,7 @@ impl Engine {
                         .as_deref()
                         .is_some_and(|d| d.contains("\"plan\""))
                 {
-                    self.attach_plan(&loaded, plugin, &event, &run, &a).await;
+                    self.attach_plan(&loaded, plugin, &event, run, &a).await;
                 }
                 Ending {
                     status: Status::AwaitingApproval,
@@ -404,11 +410,12 @@ impl Engine {
         };
         self.metrics
             .run_ended(&run.workflow, end.status.name(), started.elapsed());
-        self.finish(id, &end)
+        self.finish(&begun, &end)
     }
 
-    fn finish(&self, id: u64, end: &Ending) -> Result<Run> {
-        let run = self.store.update_run(id, |r| {
+    fn finish(&self, begun: &Started, end: &Ending) -> Result<Run> {
+        let id = begun.run.id;
+        let run = self.store.end_attempt(begun, |r| {
             r.status = end.status;
             r.summary.clone_from(&end.summary);
             r.output_json.clone_from(&end.output_json);

@@ -99,6 +99,15 @@ pub struct Run {
     pub dedupe: Option<String>,
 }
 
+/// A run as a worker started it, with the record that start wrote, so its end is written
+/// without reading the run again ([`Store::end_attempt`]).
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// The run as started.
+    pub run: Run,
+    stored: sled::IVec,
+}
+
 /// A run to queue.
 #[derive(Debug, Clone)]
 pub struct NewRun {
@@ -236,24 +245,42 @@ impl Store {
 
     /// Marks a run as started by a worker (`running`, one more attempt) and returns it; a run
     /// that has ended is returned as it is. One read and one write.
-    pub fn begin_attempt(&self, id: RunId, now: u64) -> Result<Run> {
+    pub fn begin_attempt(&self, id: RunId, now: u64) -> Result<Started> {
         let key = id.to_be_bytes();
         loop {
             let old = self.runs.get(key)?.ok_or(Error::NoRun(id))?;
             let mut run: Run = decode(&old)?;
             if run.status.is_final() {
-                return Ok(run);
+                return Ok(Started { run, stored: old });
             }
             run.status = Status::Running;
             run.attempts += 1;
             run.updated_at = now;
+            let stored = sled::IVec::from(encode(&run)?);
             if self
                 .runs
-                .compare_and_swap(key, Some(old), Some(encode(&run)?))?
+                .compare_and_swap(key, Some(old), Some(stored.clone()))?
                 .is_ok()
             {
-                return Ok(run);
+                return Ok(Started { run, stored });
             }
+        }
+    }
+
+    /// Writes how a started run's attempt ended: `change` applied to the run as it was
+    /// started, without reading it again. Should the record have changed meanwhile, it is
+    /// read and changed in place instead.
+    pub fn end_attempt(&self, started: &Started, change: impl Fn(&mut Run)) -> Result<Run> {
+        let mut run = started.run.clone();
+        change(&mut run);
+        let swapped = self.runs.compare_and_swap(
+            run.id.to_be_bytes(),
+            Some(&started.stored),
+            Some(encode(&run)?),
+        )?;
+        match swapped {
+            Ok(()) => Ok(run),
+            Err(_) => self.update_run(run.id, change),
         }
     }
 
@@ -359,18 +386,30 @@ mod tests {
             panic!("queued");
         };
         let id = runs[0].id;
-        let run = store.begin_attempt(id, 2_000).unwrap();
+        let run = store.begin_attempt(id, 2_000).unwrap().run;
         assert_eq!(
             (run.status, run.attempts, run.updated_at),
             (Status::Running, 1, 2_000)
         );
-        assert_eq!(store.begin_attempt(id, 3_000).unwrap().attempts, 2);
-        store
-            .update_run(id, |r| r.status = Status::Succeeded)
+        let second = store.begin_attempt(id, 3_000).unwrap();
+        assert_eq!(second.run.attempts, 2);
+        let ended = store
+            .end_attempt(&second, |r| r.status = Status::Succeeded)
             .unwrap();
-        let ended = store.begin_attempt(id, 4_000).unwrap();
-        assert_eq!((ended.status, ended.attempts), (Status::Succeeded, 2));
         assert_eq!(store.run(id).unwrap(), ended);
+        let again = store.begin_attempt(id, 4_000).unwrap().run;
+        assert_eq!((again.status, again.attempts), (Status::Succeeded, 2));
+        assert_eq!(store.run(id).unwrap(), again);
+        // A record changed after the start is read again, not overwritten.
+        let stale = Started {
+            run,
+            stored: sled::IVec::from(&b"stale"[..]),
+        };
+        let mended = store
+            .end_attempt(&stale, |r| r.summary = Some("x".into()))
+            .unwrap();
+        assert_eq!((mended.status, mended.attempts), (Status::Succeeded, 2));
+        assert_eq!(mended.summary.as_deref(), Some("x"));
     }
 
     #[test]
