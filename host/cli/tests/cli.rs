@@ -47,6 +47,15 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The uuid `bulk-update` printed as `submitted bulk <uuid>`.
+fn submitted_bulk(o: &Output) -> String {
+    stderr(o)
+        .lines()
+        .find_map(|l| l.strip_prefix("submitted bulk "))
+        .unwrap_or_else(|| panic!("no bulk uuid in:\n{}", stderr(o)))
+        .to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ping_says_who_and_how_for_each_auth_mode() {
     let server = sim(SimConfig {
@@ -357,11 +366,7 @@ async fn a_stalled_consumer_is_named_by_bulk_update() {
         "{}",
         stderr(&o)
     );
-    let uuid = stderr(&o)
-        .lines()
-        .find_map(|l| l.strip_prefix("submitted bulk "))
-        .unwrap()
-        .to_owned();
+    let uuid = submitted_bulk(&o);
     let o = mageflow(&admin_env(&server), &["magento", "bulk", "status", &uuid]).await;
     assert!(
         stdout(&o).ends_with("5 operations, 5 open\n"),
@@ -662,11 +667,7 @@ async fn every_magento_listing_prints_json_lines() {
     )
     .await;
     assert!(o.status.success(), "{}", stderr(&o));
-    let uuid = stderr(&o)
-        .lines()
-        .find_map(|l| l.strip_prefix("submitted bulk "))
-        .expect("the bulk's uuid")
-        .to_owned();
+    let uuid = submitted_bulk(&o);
     for args in [
         vec!["magento", "customers", "search", "--json"],
         vec![

@@ -283,7 +283,15 @@ impl Engine {
         // A first attempt has recorded nothing: no scans. (Had a crash kept a record of an
         // attempt whose start it lost, no write was sent in it: a write's intent is flushed,
         // and that flush would have kept the start too. Its reads are simply asked again.)
-        let first = run.attempts == 1;
+        let (journal, clock_readings, state_reads) = if run.attempts == 1 {
+            Default::default()
+        } else {
+            (
+                self.store.journal(id)?,
+                self.store.clock_readings(id)?,
+                self.store.state_reads(id)?,
+            )
+        };
         let loaded = match self.workflow(&run.workflow) {
             Ok(l) => l,
             Err(e) => {
@@ -315,11 +323,7 @@ impl Engine {
             run,
             loaded.client.clone(),
             run.dry_run,
-            if first {
-                Vec::new()
-            } else {
-                self.store.journal(id)?
-            },
+            journal,
             approved_by.clone(),
             self.metrics.clone(),
         ));
@@ -343,21 +347,13 @@ impl Engine {
                 clock: Arc::new(JournalClock {
                     store: self.store.clone(),
                     run: id,
-                    recorded: if first {
-                        Vec::new()
-                    } else {
-                        self.store.clock_readings(id)?
-                    },
+                    recorded: clock_readings,
                     next: AtomicU64::new(0),
                 }),
                 state: Arc::new(JournalState::new(
                     self.store.clone(),
                     run,
-                    if first {
-                        Vec::new()
-                    } else {
-                        self.store.state_reads(id)?
-                    },
+                    state_reads,
                     run.dry_run,
                 )),
                 seed: Some(run.seed),
@@ -560,18 +556,11 @@ impl Engine {
         Ok(resumed)
     }
 
-    /// Before deliveries are taken after a restart: puts back the dedupe key of every run
-    /// whose key a crash lost (see [`Store::queue`]).
-    pub fn restore_dedupe_keys(&self) -> Result<()> {
-        for run in self.store.runs(None)? {
-            self.store.restore_dedupe_key(&run)?;
-        }
-        Ok(())
-    }
-
-    /// After a restart: every run that was queued or running is executed again (replaying
-    /// what it had done), and every run whose approval was settled meanwhile resumes.
-    pub async fn recover(&self) -> Result<Vec<Run>> {
+    /// After a restart, before deliveries are taken, in one pass over the runs: puts back
+    /// the dedupe key of every run whose key a crash lost (see [`Store::queue`]), and names
+    /// the runs to resume: every run that was queued or running, and every run whose
+    /// approval was settled meanwhile.
+    pub fn prepare_recovery(&self) -> Result<Vec<u64>> {
         let settled: HashSet<u64> = self
             .store
             .approvals(None)?
@@ -579,18 +568,34 @@ impl Engine {
             .filter(|a| a.status != ApprovalStatus::Pending)
             .map(|a| a.run)
             .collect();
-        let mut out = Vec::new();
+        let mut resume = Vec::new();
         for run in self.store.runs(None)? {
-            let resume = match run.status {
+            self.store.restore_dedupe_key(&run)?;
+            let unfinished = match run.status {
                 Status::Queued | Status::Running => true,
                 Status::AwaitingApproval => settled.contains(&run.id),
                 Status::Succeeded | Status::Failed => false,
             };
-            if resume {
-                out.push(self.execute(run.id).await?);
+            if unfinished {
+                resume.push(run.id);
             }
         }
+        Ok(resume)
+    }
+
+    /// Executes the runs [`Engine::prepare_recovery`] named, replaying what they had done.
+    pub async fn resume(&self, runs: Vec<u64>) -> Result<Vec<Run>> {
+        let mut out = Vec::new();
+        for id in runs {
+            out.push(self.execute(id).await?);
+        }
         Ok(out)
+    }
+
+    /// After a restart: [`Engine::prepare_recovery`], then [`Engine::resume`].
+    pub async fn recover(&self) -> Result<Vec<Run>> {
+        let runs = self.prepare_recovery()?;
+        self.resume(runs).await
     }
 }
 

@@ -130,14 +130,14 @@ pub async fn serve(
     var: impl Fn(&str) -> Option<String>,
 ) -> Result<(), ServeError> {
     let verifiers = hooks::verifiers(&engine, var).map_err(ServeError::Setup)?;
-    engine
-        .restore_dedupe_keys()
+    let unfinished = engine
+        .prepare_recovery()
         .map_err(|e| ServeError::Setup(format!("reading unfinished runs failed: {e}")))?;
     let api = Api::new(engine.clone(), tokens, Arc::new(Semaphore::new(WORKERS)))
         .with_hooks(verifiers, hooks::GroupCommit::start(engine.clone()));
     let recovering = api.clone();
     tokio::spawn(async move {
-        match recovering.engine().recover().await {
+        match recovering.engine().resume(unfinished).await {
             Ok(runs) if !runs.is_empty() => {
                 tracing::info!(runs = runs.len(), "resumed unfinished runs")
             }
