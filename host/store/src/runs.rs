@@ -246,25 +246,16 @@ impl Store {
     /// Marks a run as started by a worker (`running`, one more attempt) and returns it; a run
     /// that has ended is returned as it is. One read and one write.
     pub fn begin_attempt(&self, id: RunId, now: u64) -> Result<Started> {
-        let key = id.to_be_bytes();
-        loop {
-            let old = self.runs.get(key)?.ok_or(Error::NoRun(id))?;
-            let mut run: Run = decode(&old)?;
+        let (run, stored) = self.swap_run(id, |run| {
             if run.status.is_final() {
-                return Ok(Started { run, stored: old });
+                return false;
             }
             run.status = Status::Running;
             run.attempts += 1;
             run.updated_at = now;
-            let stored = sled::IVec::from(encode(&run)?);
-            if self
-                .runs
-                .compare_and_swap(key, Some(old), Some(stored.clone()))?
-                .is_ok()
-            {
-                return Ok(Started { run, stored });
-            }
-        }
+            true
+        })?;
+        Ok(Started { run, stored })
     }
 
     /// Writes how a started run's attempt ended: `change` applied to the run as it was
@@ -305,18 +296,31 @@ impl Store {
 
     /// Changes a run in place (read, `change`, write back atomically) and returns it.
     pub fn update_run(&self, id: RunId, change: impl Fn(&mut Run)) -> Result<Run> {
+        let (run, _) = self.swap_run(id, |run| {
+            change(run);
+            true
+        })?;
+        Ok(run)
+    }
+
+    /// Reads a run, lets `change` edit it, and writes it back atomically (read again and
+    /// retried when another writer came between) unless `change` answers `false`. Answers
+    /// the run and its record as stored.
+    fn swap_run(&self, id: RunId, change: impl Fn(&mut Run) -> bool) -> Result<(Run, sled::IVec)> {
         let key = id.to_be_bytes();
         loop {
             let old = self.runs.get(key)?.ok_or(Error::NoRun(id))?;
             let mut run: Run = decode(&old)?;
-            change(&mut run);
-            let new = encode(&run)?;
+            if !change(&mut run) {
+                return Ok((run, old));
+            }
+            let new = sled::IVec::from(encode(&run)?);
             if self
                 .runs
-                .compare_and_swap(key, Some(old), Some(new))?
+                .compare_and_swap(key, Some(old), Some(new.clone()))?
                 .is_ok()
             {
-                return Ok(run);
+                return Ok((run, new));
             }
         }
     }
