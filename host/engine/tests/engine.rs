@@ -302,7 +302,7 @@ async fn an_expired_approval_resumes_the_run_with_expired() {
         "mover",
         built::UPDATE_EACH,
         "grants = [\"customers:read\", \"customers:write\", \"approvals\"]\n\
-         [approvals]\nexpires-in = \"1s\"\n",
+         [approvals]\nexpires-in = \"2s\"\n",
     );
     let engine = engine(&server, wf);
     let run = engine
@@ -316,8 +316,10 @@ async fn an_expired_approval_resumes_the_run_with_expired() {
         )
         .unwrap();
     engine.execute(run.id).await.unwrap();
+    // Expiry counts whole seconds: 2 s leaves the run's first attempt (with its dry-run plan,
+    // slow in a debug build) a whole second before the approval can lapse.
     assert!(engine.expire_due().await.unwrap().is_empty(), "not yet");
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     let resumed = engine.expire_due().await.unwrap();
     assert_eq!(resumed.len(), 1);
     assert_eq!(resumed[0].status, Status::Failed);
