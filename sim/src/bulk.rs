@@ -5,13 +5,17 @@
 //!
 //! Bulk saves run outside the `webapi_rest` area, so they are full saves: no PUT merge.
 
+use std::borrow::Cow;
+
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::auth::{Principal, allowed};
 use crate::config::PutMode;
+use crate::criteria::Criteria;
 use crate::customers::{self, Ctx};
 use crate::error::{MResult, MagentoError};
+use crate::filter::{Searchable, Val, search};
 use crate::input::type_error;
 use crate::state::State;
 use crate::time::format_ts;
@@ -80,6 +84,8 @@ pub struct Bulk {
     pub start_time: String,
     /// Its operations.
     pub operations: Vec<Operation>,
+    /// Submission order, so the operation log lists bulks as they came.
+    pub seq: u64,
 }
 
 fn uuid_v4() -> String {
@@ -165,6 +171,7 @@ pub fn submit(
             description: format!("Topic {topic}"),
             start_time: format_ts(ctx.now),
             operations,
+            seq: state.bulks.len() as u64,
         },
     );
     Ok(json!({"bulk_uuid": uuid, "request_items": request_items, "errors": false}))
@@ -312,6 +319,81 @@ pub fn count_with_status(state: &State, uuid: &str, wanted: u8) -> MResult<Value
     Ok(json!(
         b.operations.iter().filter(|op| op.status == wanted).count()
     ))
+}
+
+/// One row of Magento's operation log, as `GET /V1/bulk?searchCriteria` lists it
+/// (`OperationRepositoryInterface::getList`).
+#[derive(Debug, serde::Serialize)]
+struct LoggedOperation<'a> {
+    id: u64,
+    bulk_uuid: &'a str,
+    topic_name: &'a str,
+    serialized_data: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result_serialized_data: Option<&'a str>,
+    status: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result_message: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_code: Option<i64>,
+    extension_attributes: Value,
+    #[serde(skip)]
+    start_time: &'a str,
+}
+
+const LOG_FIELDS: &[&str] = &["id", "bulk_uuid", "topic_name", "status", "start_time"];
+
+impl Searchable for LoggedOperation<'_> {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn field(name: &str) -> Option<u16> {
+        LOG_FIELDS.iter().position(|f| *f == name).map(|i| i as u16)
+    }
+
+    fn value(&self, field: u16) -> Val<'_> {
+        let text = |s: &str| Val::Text(Cow::Owned(s.to_owned()));
+        match field {
+            0 => Val::Int(self.id as i64),
+            1 => text(self.bulk_uuid),
+            2 => text(self.topic_name),
+            3 => Val::Int(self.status.into()),
+            4 => text(self.start_time),
+            _ => Val::Null,
+        }
+    }
+}
+
+/// `GET /V1/bulk?searchCriteria...`: every logged operation of every bulk, filterable on
+/// `bulk_uuid`, `topic_name`, `status` and `start_time`.
+pub fn search_log(state: &State, criteria: &Criteria) -> MResult<Value> {
+    let mut bulks: Vec<&Bulk> = state.bulks.values().collect();
+    bulks.sort_by_key(|b| b.seq);
+    let mut rows = Vec::new();
+    for b in bulks {
+        for op in &b.operations {
+            rows.push(LoggedOperation {
+                id: rows.len() as u64 + 1,
+                bulk_uuid: &b.uuid,
+                topic_name: op.topic,
+                serialized_data: &op.serialized_data,
+                result_serialized_data: op.result_serialized_data.as_deref(),
+                status: op.status,
+                result_message: op.result_message.as_deref(),
+                error_code: op.error_code,
+                extension_attributes: json!({ "start_time": b.start_time }),
+                start_time: &b.start_time,
+            });
+        }
+    }
+    let refs: Vec<&LoggedOperation<'_>> = rows.iter().collect();
+    let (items, total_count) = search(&refs, criteria)?;
+    Ok(json!({
+        "items": items,
+        "search_criteria": criteria.echo(),
+        "total_count": total_count,
+    }))
 }
 
 #[cfg(test)]

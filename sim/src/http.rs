@@ -278,6 +278,10 @@ fn handle(
                 .get(&(id as u32))
                 .ok_or_else(|| MagentoError::no_such_entity("roleId", id))?)
         }
+        Ep::BulkLog => {
+            let criteria = search_criteria(sim, query)?;
+            ok(&bulk::search_log(&sim.read(), &criteria)?)
+        }
         Ep::BulkStatus(uuid) => ok(&bulk::short_status(&sim.read(), &uuid)?),
         Ep::BulkDetailed(uuid) => ok(&bulk::detailed_status(&sim.read(), &uuid)?),
         Ep::BulkCount(uuid, s) => {

@@ -69,6 +69,7 @@ pub enum Ep {
     UserDelete(String),
     Roles,
     RoleGet(String),
+    BulkLog,
     BulkStatus(String),
     BulkDetailed(String),
     BulkCount(String, String),
@@ -128,6 +129,7 @@ pub fn route(
         ("DELETE", ["users", id]) => users(Ep::UserDelete(own(id)), USERS),
         ("GET", ["roles"]) => users(Ep::Roles, ROLES),
         ("GET", ["roles", id]) => users(Ep::RoleGet(own(id)), ROLES),
+        ("GET", ["bulk"]) => Some((Ep::BulkLog, BULK)),
         ("GET", ["bulk", uuid, "status"]) => Some((Ep::BulkStatus(own(uuid)), BULK)),
         ("GET", ["bulk", uuid, "detailed-status"]) => Some((Ep::BulkDetailed(own(uuid)), BULK)),
         ("GET", ["bulk", uuid, "operation-status", s]) => {

@@ -5,8 +5,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use mageflow_magento::{
-    Direction, Filter, MagentoClient, NewAdminUser, NewCustomer, OpStatus, Patch, SearchCriteria,
-    Wait,
+    Direction, Filter, MagentoClient, NewAdminUser, NewCustomer, OpStatus, Patch, Patched,
+    SearchCriteria, Wait,
 };
 use serde_json::{Value, json};
 
@@ -436,7 +436,11 @@ async fn bulk_update(
     while let Some(page) = pages.next_page().await? {
         for c in page {
             let stored = serde_json::to_value(&c)?;
-            objects.push(patch.merged(&stored, c.id)?);
+            objects.push(Patched {
+                id: c.id,
+                patch: patch.clone(),
+                object: patch.merged(&stored, c.id)?,
+            });
         }
         reading.update(objects.len(), pages.total().unwrap_or(0) as usize);
     }
@@ -444,7 +448,7 @@ async fn bulk_update(
         println!("no customer matches; nothing sent");
         return Ok(());
     }
-    let receipts = client.submit_customer_objects(objects, chunk).await?;
+    let receipts = client.submit_patched(&objects, chunk).await?;
     let uuids: Vec<String> = receipts.iter().map(|r| r.bulk_uuid.clone()).collect();
     for u in &uuids {
         eprintln!("submitted bulk {u}");

@@ -18,15 +18,15 @@ use sha2::{Digest, Sha256};
 use crate::metrics::Metrics;
 use crate::time::now_secs;
 
-/// Operations per bulk request.
-const BULK_CHUNK: usize = 200;
-
 /// A run's journaled gateway.
 #[derive(Debug)]
 pub(crate) struct Journaled {
     pub(crate) store: Store,
     pub(crate) run: u64,
     pub(crate) workflow: String,
+    /// When the run was created: no write of it was sent earlier (a bulk in doubt is looked
+    /// for in Magento's operation log from here).
+    since: u64,
     pub(crate) client: Arc<MagentoClient>,
     pub(crate) dry_run: bool,
     /// What the journal held when the run (re)started.
@@ -93,6 +93,7 @@ impl Journaled {
             store,
             run: run.id,
             workflow: run.workflow.clone(),
+            since: run.created_at,
             client,
             dry_run,
             recorded,
@@ -240,136 +241,27 @@ impl Journaled {
         self.write(call, true).await
     }
 
-    /// Sends a write with its audit entry. `in_doubt`: the write may have landed already, so
-    /// each kind is checked first and sent only if it did not.
+    /// Sends a write with its audit entries. `in_doubt`: the write may have landed already,
+    /// so the client checks before it sends (the same check it makes when an answer is lost).
     async fn write(&self, call: Call, in_doubt: bool) -> Result<Reply, Failure> {
-        let landed = "reconciled after a restart: the write had landed before";
         let name = call.name();
-        match call {
-            Call::UpdateCustomer(id, patch) => {
-                let before = self.client.customer_json(id).await?;
-                let changes = changes(&patch, &before, id)?;
-                if changes.is_empty() && in_doubt {
-                    self.audit(name, format!("customer {id}"), Vec::new(), Some(landed));
-                    return Ok(Reply::Customer(Box::new(customer(before)?)));
-                }
-                let merged = patch.apply(before, id)?;
-                let saved = self.client.put_customer(id, &merged).await?;
-                self.audit(name, format!("customer {id}"), changes, None);
-                Ok(Reply::Customer(Box::new(saved)))
-            }
-            Call::CreateCustomer(new) => {
-                if in_doubt
-                    && let Some(found) = self
-                        .client
-                        .find_customer_by_email(&new.email, new.website_id)
-                        .await?
-                {
-                    self.audit(
-                        name,
-                        format!("customer {}", found.id),
-                        Vec::new(),
-                        Some(landed),
-                    );
-                    return Ok(Reply::Customer(Box::new(found)));
-                }
-                let created = self.client.create_customer(&new).await?;
-                let changes = vec![FieldChange {
-                    field: "email".into(),
-                    before: Value::Null,
-                    after: json!(created.email),
-                }];
-                self.audit(name, format!("customer {}", created.id), changes, None);
-                Ok(Reply::Customer(Box::new(created)))
-            }
-            Call::DeleteCustomer(id) => {
-                if in_doubt && is_gone(self.client.customer(id).await)? {
-                    self.audit(name, format!("customer {id}"), Vec::new(), Some(landed));
-                    return Ok(Reply::Done);
-                }
-                self.client.delete_customer(id).await?;
-                self.audit(name, format!("customer {id}"), Vec::new(), None);
-                Ok(Reply::Done)
-            }
-            Call::SubmitBulkUpdates(updates) => {
-                let mut objects = Vec::with_capacity(updates.len());
-                for (id, patch) in &updates {
-                    let before = self.client.customer_json(*id).await?;
-                    let changes = changes(patch, &before, *id)?;
-                    if changes.is_empty() && in_doubt {
-                        continue;
-                    }
-                    objects.push(patch.apply(before, *id)?);
-                    self.audit(name, format!("customer {id}"), changes, None);
-                }
-                if objects.is_empty() {
-                    return Ok(Reply::Receipts(Vec::new()));
-                }
-                Ok(Reply::Receipts(
-                    self.client
-                        .submit_customer_objects(objects, BULK_CHUNK)
-                        .await?,
-                ))
-            }
-            Call::DeactivateAdminUser(id) => {
-                let before = self.client.admin_user(id).await?;
-                if in_doubt && !before.is_active {
-                    self.audit(name, format!("admin user {id}"), Vec::new(), Some(landed));
-                    return Ok(Reply::AdminUser(Box::new(before)));
-                }
-                let after = self.client.deactivate_admin_user(id).await?;
-                let changes = vec![FieldChange {
-                    field: "is_active".into(),
-                    before: json!(before.is_active),
-                    after: json!(after.is_active),
-                }];
-                self.audit(name, format!("admin user {id}"), changes, None);
-                Ok(Reply::AdminUser(Box::new(after)))
-            }
-            Call::UpdateAdminUser(id, patch) => {
-                let before = self.client.admin_user(id).await?;
-                let before_json = serde_json::to_value(&before).map_err(stored)?;
-                let changes = changes(&patch, &before_json, id)?;
-                if changes.is_empty() && in_doubt {
-                    self.audit(name, format!("admin user {id}"), Vec::new(), Some(landed));
-                    return Ok(Reply::AdminUser(Box::new(before)));
-                }
-                let after = self.client.update_admin_user(id, &patch).await?;
-                self.audit(name, format!("admin user {id}"), changes, None);
-                Ok(Reply::AdminUser(Box::new(after)))
-            }
-            Call::CreateAdminUser(new) => {
-                if in_doubt
-                    && let Some(found) = self.client.find_admin_user_by_email(&new.email).await?
-                {
-                    self.audit(
-                        name,
-                        format!("admin user {}", found.id),
-                        Vec::new(),
-                        Some(landed),
-                    );
-                    return Ok(Reply::AdminUser(Box::new(found)));
-                }
-                let created = self.client.create_admin_user(&new).await?;
-                let changes = vec![FieldChange {
-                    field: "username".into(),
-                    before: Value::Null,
-                    after: json!(created.username),
-                }];
-                self.audit(name, format!("admin user {}", created.id), changes, None);
-                Ok(Reply::AdminUser(Box::new(created)))
-            }
-            Call::DeleteAdminUser(id) => {
-                if in_doubt && is_gone(self.client.admin_user(id).await)? {
-                    self.audit(name, format!("admin user {id}"), Vec::new(), Some(landed));
-                    return Ok(Reply::Done);
-                }
-                self.client.delete_admin_user(id).await?;
-                self.audit(name, format!("admin user {id}"), Vec::new(), None);
-                Ok(Reply::Done)
-            }
-            read => Gateway::call(&*self.client, read).await,
+        let write = match call.into_write(self.since) {
+            Ok(w) => w,
+            Err(read) => return Gateway::call(&*self.client, read).await,
+        };
+        let written = self.client.write(&write, in_doubt).await?;
+        for (entity, changes) in written.changed {
+            self.audit(name, entity, convert(changes), None);
         }
+        for entity in written.landed {
+            self.audit(
+                name,
+                entity,
+                Vec::new(),
+                Some("reconciled after a restart: the write had landed before"),
+            );
+        }
+        Ok(written.wrote.into())
     }
 
     /// A dry run's write: read what is stored, record the change as a plan, answer as if it
@@ -487,8 +379,11 @@ fn planned(call: &str, entity: String, changes: Vec<FieldChange>) -> Value {
 }
 
 fn changes(patch: &Patch, before: &Value, id: u64) -> Result<Vec<FieldChange>, Failure> {
-    Ok(patch
-        .changes(before, id)?
+    Ok(convert(patch.changes(before, id)?))
+}
+
+fn convert(changes: Vec<Change>) -> Vec<FieldChange> {
+    changes
         .into_iter()
         .map(
             |Change {
@@ -501,21 +396,12 @@ fn changes(patch: &Patch, before: &Value, id: u64) -> Result<Vec<FieldChange>, F
                 after,
             },
         )
-        .collect())
+        .collect()
 }
 
 fn customer(v: Value) -> Result<mageflow_magento::Customer, Failure> {
     serde_json::from_value(v)
         .map_err(|e| Failure::Unavailable(format!("unexpected customer JSON: {e}")))
-}
-
-/// Whether a lookup says the entity no longer exists.
-fn is_gone<T>(found: mageflow_magento::Result<T>) -> Result<bool, Failure> {
-    match found {
-        Ok(_) => Ok(false),
-        Err(e) if e.status() == Some(404) => Ok(true),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// The run's clock: readings come back from the journal on replay, live ones are recorded.

@@ -5,12 +5,13 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::client::{MagentoClient, Repeat};
+use crate::client::MagentoClient;
 use crate::criteria::{Condition, SearchCriteria};
 use crate::error::{Error, Result};
 use crate::pages::Pages;
 use crate::patch::Patch;
 use crate::types::{AdminUser, Role, SearchPage};
+use crate::write::{Write, Written, Wrote};
 
 /// An admin user to create.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -83,9 +84,8 @@ impl MagentoClient {
         Ok(page.items)
     }
 
-    /// Creates an admin user. The password rules and the role are checked first; a create whose
-    /// outcome is unknown is retried only after looking the user up by username.
-    pub async fn create_admin_user(&self, new: &NewAdminUser) -> Result<AdminUser> {
+    /// Checks a new admin user before anything is sent: the password rules and the role.
+    pub(crate) async fn check_new_admin_user(&self, new: &NewAdminUser) -> Result<()> {
         check_admin_password(&new.password)?;
         let roles = self.roles().await?;
         if !roles.iter().any(|r| r.id == new.role_id) {
@@ -102,51 +102,25 @@ impl MagentoClient {
                 ),
             });
         }
-        let body = json!({"user": {"username": new.username, "firstname": new.firstname, "lastname": new.lastname,
-                                   "email": new.email, "password": new.password, "role_id": new.role_id, "is_active": new.is_active}});
-        let mut attempt = 0;
-        loop {
-            match self
-                .request(Method::POST, "/V1/users", "", Some(&body), Repeat::Never)
-                .await
-            {
-                Ok(v) => {
-                    return serde_json::from_value(v).map_err(|e| Error::Decode {
-                        method: "POST".into(),
-                        path: "/V1/users".into(),
-                        detail: e.to_string(),
-                    });
-                }
-                Err(e)
-                    if matches!(&e, Error::Transport { .. } | Error::Timeout { .. })
-                        || e.status().is_some_and(|s| s >= 500) =>
-                {
-                    if let Some(found) = self.find_admin_user_by_email(&new.email).await? {
-                        return Ok(found);
-                    }
-                    if attempt >= self.conn.retry.max_retries {
-                        return Err(e);
-                    }
-                    attempt += 1;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        Ok(())
     }
 
-    /// PUT-merge of an admin user: stored fields the patch does not name are sent back as they were.
+    /// Creates an admin user. The password rules and the role are checked first; a create whose
+    /// outcome is unknown is sent again only after looking the user up by username.
+    pub async fn create_admin_user(&self, new: &NewAdminUser) -> Result<AdminUser> {
+        admin_user_of(
+            self.write(&Write::CreateAdminUser(Box::new(new.clone())), false)
+                .await?,
+        )
+    }
+
+    /// PUT-merge of an admin user: stored fields the patch does not name are sent back as they
+    /// were. A PUT whose answer is lost is sent again only if the user does not hold the patch.
     pub async fn update_admin_user(&self, id: u64, patch: &Patch) -> Result<AdminUser> {
-        let path = format!("/V1/users/{id}");
-        let mut stored = self
-            .request(Method::GET, &path, "", None, Repeat::Safe)
-            .await?;
-        if let Some(obj) = stored.as_object_mut() {
-            // Derived or secret fields are not sent back.
-            obj.remove("password");
-        }
-        let merged = patch.apply(stored, id)?;
-        self.read(Method::PUT, &path, "", Some(&json!({ "user": merged })))
-            .await
+        admin_user_of(
+            self.write(&Write::UpdateAdminUser(id, patch.clone()), false)
+                .await?,
+        )
     }
 
     /// Deactivates an admin user (`is_active: false`): they can no longer log in.
@@ -155,17 +129,28 @@ impl MagentoClient {
             .await
     }
 
-    /// Deletes an admin user.
+    /// Deletes an admin user; a delete whose answer is lost is not sent again once the user
+    /// is gone.
     pub async fn delete_admin_user(&self, id: u64) -> Result<()> {
-        self.request(
-            Method::DELETE,
-            &format!("/V1/users/{id}"),
-            "",
-            None,
-            Repeat::Safe,
-        )
-        .await
-        .map(drop)
+        self.write(&Write::DeleteAdminUser(id), false)
+            .await
+            .map(drop)
+    }
+}
+
+fn admin_user_of(written: Written) -> Result<AdminUser> {
+    match written.wrote {
+        Wrote::AdminUser(u) => Ok(u),
+        other => unreachable!("an admin-user write answers an admin user, not {other:?}"),
+    }
+}
+
+impl NewAdminUser {
+    /// The request body of a create.
+    pub(crate) fn body(&self) -> Value {
+        json!({"user": {"username": self.username, "firstname": self.firstname, "lastname": self.lastname,
+                        "email": self.email, "password": self.password, "role_id": self.role_id,
+                        "is_active": self.is_active}})
     }
 }
 

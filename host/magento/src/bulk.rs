@@ -7,15 +7,15 @@
 
 use std::time::{Duration, Instant};
 
-use futures_util::stream::{self, StreamExt, TryStreamExt};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::client::{MagentoClient, Repeat};
 use crate::customers::NewCustomer;
 use crate::error::{Error, Result};
 use crate::patch::Patch;
+use crate::write::{Write, Wrote, now_secs};
 
 /// What Magento answers (202) for a bulk submission.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -149,7 +149,7 @@ impl MagentoClient {
                     "/async/bulk/V1/customers",
                     "",
                     Some(&body),
-                    Repeat::Never,
+                    Repeat::IfUnsent,
                 )
                 .await?;
             receipts.push(decode_receipt(v)?);
@@ -158,49 +158,22 @@ impl MagentoClient {
     }
 
     /// Reads each customer, applies its patch, and submits the whole objects as bulk updates in
-    /// chunks of `chunk` (whole objects, so the consumer's full save keeps every field).
+    /// chunks of `chunk` (whole objects, so the consumer's full save keeps every field). A chunk
+    /// whose answer is lost is looked for in Magento's operation log before it is sent again.
     pub async fn bulk_update_customers(
         &self,
         updates: &[(u64, Patch)],
         chunk: usize,
     ) -> Result<Vec<BulkReceipt>> {
-        let concurrency = self.conn.concurrency;
-        // The futures are built first and then driven: a stream over a borrowing closure would
-        // make this method's future unusable in `tokio::spawn` (its `Send` bound cannot be
-        // proven for every lifetime).
-        let reads: Vec<_> = updates
-            .iter()
-            .map(|(id, patch)| self.read_and_patch(*id, patch))
-            .collect();
-        let merged: Vec<Value> = stream::iter(reads)
-            .buffered(concurrency)
-            .try_collect()
-            .await?;
-        self.submit_customer_objects(merged, chunk).await
-    }
-
-    /// Submits whole customer objects (each with its `id`) as bulk updates. A resubmitted
-    /// whole-object save is harmless, so an unknown outcome is retried.
-    pub async fn submit_customer_objects(
-        &self,
-        customers: Vec<Value>,
-        chunk: usize,
-    ) -> Result<Vec<BulkReceipt>> {
-        let mut receipts = Vec::new();
-        for part in customers.chunks(chunk.max(1)) {
-            let body = Value::Array(part.iter().map(|c| json!({ "customer": c })).collect());
-            let v = self
-                .request(
-                    Method::PUT,
-                    "/async/bulk/V1/customers/byCustomerId",
-                    "",
-                    Some(&body),
-                    Repeat::Safe,
-                )
-                .await?;
-            receipts.push(decode_receipt(v)?);
+        let write = Write::BulkUpdateCustomers {
+            updates: updates.to_vec(),
+            chunk,
+            since: now_secs(),
+        };
+        match self.write(&write, false).await?.wrote {
+            Wrote::Receipts(r) => Ok(r),
+            other => unreachable!("a bulk update answers receipts, not {other:?}"),
         }
-        Ok(receipts)
     }
 
     /// The status of one bulk.

@@ -19,13 +19,16 @@ use crate::error::{Error, Refusal, Result};
 use crate::oauth;
 use crate::types::Website;
 
-/// Whether a request may be sent again after a failure that leaves its effect unknown.
+/// Which failures the transport may answer by sending a request again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Repeat {
-    /// GET, PUT of a whole object, DELETE: repeating cannot do harm.
+    /// A read: any transient failure (429, 5xx, timeout, dropped connection) is retried.
     Safe,
-    /// POST that creates: the caller decides (a create looks the entity up first).
-    Never,
+    /// A write: retried only when the failure provably came before the request was sent (a
+    /// refused connection, DNS). Any other failure leaves its fate unknown and goes back to
+    /// the caller, which checks whether it landed before sending it again (see
+    /// [`MagentoClient::write`]).
+    IfUnsent,
 }
 
 /// A Magento REST client. Cheap to share behind an `Arc`; every method takes `&self`.
@@ -113,7 +116,7 @@ impl MagentoClient {
         }
     }
 
-    fn observe_retry(&self, method: &Method, reason: &str) {
+    pub(crate) fn observe_retry(&self, method: &Method, reason: &str) {
         if let Some(o) = &self.observer {
             o.retry(method.as_str(), reason);
         }
@@ -220,6 +223,9 @@ impl MagentoClient {
             );
             span.record("attempts", attempt + 1);
             let can_retry = repeat == Repeat::Safe && attempt < self.conn.retry.max_retries;
+            // A write is repeated here only if it never left: a connection that was refused.
+            let unsent = matches!(&outcome, Err(Some(e)) if e.is_connect());
+            let can_resend = can_retry || (unsent && attempt < self.conn.retry.max_retries);
             match outcome {
                 Ok((status, _, bytes)) if status.is_success() => {
                     span.record("status", status.as_u16());
@@ -266,7 +272,7 @@ impl MagentoClient {
                     let shown = failure
                         .as_ref()
                         .map_or_else(|| "timed out".to_owned(), ToString::to_string);
-                    if can_retry {
+                    if can_resend {
                         let wait = self.backoff(attempt);
                         self.observe_retry(&method, "transport");
                         tracing::debug!(parent: &span, error = %shown, wait_ms = wait.as_millis() as u64, "transport error; retrying");
@@ -296,7 +302,7 @@ impl MagentoClient {
     }
 
     /// Exponential backoff with jitter: half fixed, half random, capped.
-    fn backoff(&self, attempt: u32) -> Duration {
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
         let r = &self.conn.retry;
         let full = r
             .base_delay

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::pages::Pages;
 use crate::patch::Patch;
 use crate::types::{Customer, Group, SearchPage, StoreView, Website};
+use crate::write::{Write, Wrote};
 
 /// A customer to create.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -100,15 +101,6 @@ pub fn check_password(rules: &PasswordRules, password: &str, email: &str) -> Res
         return invalid("The password can't be the same as the email address. Create a new password and try again.".into());
     }
     Ok(())
-}
-
-/// Whether a failure leaves it unknown if the request took effect (so a create must look first).
-fn outcome_unknown(e: &Error) -> bool {
-    match e {
-        Error::Transport { .. } | Error::Timeout { .. } => true,
-        Error::Refused(r) => r.status >= 500 || r.status == 429,
-        _ => false,
-    }
 }
 
 /// Who the connection authenticates as, for `ping`.
@@ -209,10 +201,9 @@ impl MagentoClient {
             .next())
     }
 
-    /// Creates a customer. The password and website are checked first, so a refusal names the
-    /// rule; a create whose outcome is unknown (dropped connection, 5xx) is retried only after
-    /// looking the customer up by email, so it never lands twice.
-    pub async fn create_customer(&self, new: &NewCustomer) -> Result<Customer> {
+    /// Checks a new customer before anything is sent: the password against the store's rules
+    /// and the website against the store's websites, so a refusal names the rule.
+    pub(crate) async fn check_new_customer(&self, new: &NewCustomer) -> Result<()> {
         if let Some(p) = &new.password {
             check_password(&self.conn.password_rules, p, &new.email)?;
         }
@@ -233,54 +224,37 @@ impl MagentoClient {
                 });
             }
         }
-        let body = new.body();
-        let mut attempt = 0;
-        loop {
-            match self
-                .request(
-                    Method::POST,
-                    "/V1/customers",
-                    "",
-                    Some(&body),
-                    Repeat::Never,
-                )
-                .await
-            {
-                Ok(v) => {
-                    return serde_json::from_value(v).map_err(|e| Error::Decode {
-                        method: "POST".into(),
-                        path: "/V1/customers".into(),
-                        detail: e.to_string(),
-                    });
-                }
-                Err(e) if outcome_unknown(&e) && attempt < self.conn.retry.max_retries => {
-                    tracing::debug!(error = %e, "create outcome unknown; looking the customer up before retrying");
-                    if let Some(found) = self
-                        .find_customer_by_email(&new.email, new.website_id)
-                        .await?
-                    {
-                        return Ok(found);
-                    }
-                    attempt += 1;
-                }
-                Err(e) => return Err(e),
-            }
+        Ok(())
+    }
+
+    /// Creates a customer. The password and website are checked first, so a refusal names the
+    /// rule; a create whose outcome is unknown (dropped connection, 5xx) is sent again only
+    /// after looking the customer up by email, so it never lands twice.
+    pub async fn create_customer(&self, new: &NewCustomer) -> Result<Customer> {
+        match self
+            .write(&Write::CreateCustomer(Box::new(new.clone())), false)
+            .await?
+            .wrote
+        {
+            Wrote::Customer(c) => Ok(c),
+            other => unreachable!("a customer create answers a customer, not {other:?}"),
         }
     }
 
     /// PUT-merge: reads the stored customer, applies `patch`, and PUTs the whole object with its
     /// id. Fields the patch does not name (addresses, custom attributes, anything Magento sent)
     /// go back as they were, so this is right on Magento's merge PUT (2.4.1+) and on the older
-    /// full-replace PUT alike. Returns the saved customer.
+    /// full-replace PUT alike. A PUT whose answer is lost is sent again only if the customer
+    /// does not hold the patch. Returns the saved customer.
     pub async fn update_customer(&self, id: u64, patch: &Patch) -> Result<Customer> {
-        let merged = self.read_and_patch(id, patch).await?;
-        self.read(
-            Method::PUT,
-            &format!("/V1/customers/{id}"),
-            "",
-            Some(&json!({ "customer": merged })),
-        )
-        .await
+        match self
+            .write(&Write::UpdateCustomer(id, patch.clone()), false)
+            .await?
+            .wrote
+        {
+            Wrote::Customer(c) => Ok(c),
+            other => unreachable!("a customer update answers a customer, not {other:?}"),
+        }
     }
 
     /// The customer with this id, as Magento sent it (every field, untyped).
@@ -289,44 +263,12 @@ impl MagentoClient {
             .await
     }
 
-    /// PUTs a whole customer object, one already read and patched (see [`Patch::merged`]):
-    /// the second half of a PUT-merge, for callers that need the stored object themselves.
-    pub async fn put_customer(&self, id: u64, customer: &Value) -> Result<Customer> {
-        self.read(
-            Method::PUT,
-            &format!("/V1/customers/{id}"),
-            "",
-            Some(&json!({ "customer": customer })),
-        )
-        .await
-    }
-
-    /// Reads one customer and applies a patch to it, without sending anything: the object a
-    /// PUT-merge or a bulk update sends.
-    pub(crate) async fn read_and_patch(&self, id: u64, patch: &Patch) -> Result<Value> {
-        let stored = self
-            .request(
-                Method::GET,
-                &format!("/V1/customers/{id}"),
-                "",
-                None,
-                Repeat::Safe,
-            )
-            .await?;
-        patch.apply(stored, id)
-    }
-
-    /// Deletes a customer (Magento answers `true`).
+    /// Deletes a customer; a delete whose answer is lost is not sent again once the customer
+    /// is gone.
     pub async fn delete_customer(&self, id: u64) -> Result<()> {
-        self.request(
-            Method::DELETE,
-            &format!("/V1/customers/{id}"),
-            "",
-            None,
-            Repeat::Safe,
-        )
-        .await
-        .map(drop)
+        self.write(&Write::DeleteCustomer(id), false)
+            .await
+            .map(drop)
     }
 
     /// Every customer group.

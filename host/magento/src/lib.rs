@@ -8,8 +8,10 @@
 //!   Magento version. Addresses change only when a patch says so.
 //! - Tokens are cached and renewed once on 401 (no lifetime is assumed); 2FA refusals,
 //!   missing ACL resources, unknown store codes and a missing admin-user extension are named.
-//! - Safe requests are retried with backoff and jitter on 429, 5xx, timeouts and dropped
-//!   connections; a create is retried only after looking the entity up.
+//! - Reads are retried with backoff and jitter on 429, 5xx, timeouts and dropped
+//!   connections. A write whose answer is lost is never sent again blindly: [`Write`] checks
+//!   whether it landed first (the patched fields, the natural key of a create, a delete's 404,
+//!   Magento's bulk operation log), and the engine uses the same check after a crash.
 //! - Bulk writes are chunked, polled to completion and reported per item.
 //!
 //! ```no_run
@@ -40,6 +42,7 @@ pub mod oauth;
 mod pages;
 mod patch;
 mod types;
+mod write;
 
 pub use admin_users::{NewAdminUser, check_admin_password};
 pub use bulk::{BulkReceipt, BulkStatus, OpStatus, Operation, RequestItem, Wait};
@@ -54,3 +57,4 @@ pub use patch::{Change, Patch};
 pub use types::{
     AdminUser, CustomAttribute, Customer, Group, Role, SearchPage, StoreView, Website,
 };
+pub use write::{Patched, Write, Written, Wrote};

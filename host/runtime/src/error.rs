@@ -37,6 +37,15 @@ pub enum Error {
     /// The run stopped to wait for an approval; it resumes by replay once decided.
     #[error("the run is waiting for approval {0:?}")]
     Suspended(String),
+    /// A call kept failing for a reason time may cure (Magento unreachable, 429, 5xx): the run
+    /// stopped there and resumes by replay after `after` (the engine's retry policy).
+    #[error("{reason}; the next attempt is in {after:?}")]
+    Postponed {
+        /// The last failure.
+        reason: String,
+        /// How long until the next attempt.
+        after: std::time::Duration,
+    },
     /// The host could not set the run up.
     #[error("host error: {0}")]
     Host(String),

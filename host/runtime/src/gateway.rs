@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use mageflow_magento::{
     AdminUser, BulkReceipt, BulkStatus, Customer, Error, Group, MagentoClient, NewAdminUser,
-    NewCustomer, Patch, Refusal, Role, SearchCriteria, SearchPage, Wait,
+    NewCustomer, Patch, Refusal, Role, SearchCriteria, SearchPage, Wait, Write, Wrote,
 };
 use serde::{Deserialize, Serialize};
 
@@ -88,6 +88,29 @@ impl Call {
         }
     }
 
+    /// The write this call makes, or the call back when it only reads. `since` is a time no
+    /// later than the write's first sending (a bulk in doubt is looked for in Magento's
+    /// operation log from there).
+    pub fn into_write(self, since: u64) -> Result<Write, Call> {
+        Ok(match self {
+            Call::CreateCustomer(new) => Write::CreateCustomer(new),
+            Call::UpdateCustomer(id, patch) => Write::UpdateCustomer(id, patch),
+            Call::DeleteCustomer(id) => Write::DeleteCustomer(id),
+            Call::CreateAdminUser(new) => Write::CreateAdminUser(new),
+            Call::UpdateAdminUser(id, patch) => Write::UpdateAdminUser(id, patch),
+            Call::DeactivateAdminUser(id) => {
+                Write::UpdateAdminUser(id, Patch::new().set("is_active", false))
+            }
+            Call::DeleteAdminUser(id) => Write::DeleteAdminUser(id),
+            Call::SubmitBulkUpdates(updates) => Write::BulkUpdateCustomers {
+                updates,
+                chunk: BULK_CHUNK,
+                since,
+            },
+            read => return Err(read),
+        })
+    }
+
     /// Whether the call changes Magento (a dry run plans these instead of sending them).
     pub fn writes(&self) -> bool {
         matches!(
@@ -156,6 +179,19 @@ pub enum Failure {
     /// Magento could not be reached or kept failing, or the client met another fault.
     #[error("{0}")]
     Unavailable(String),
+    /// No answer came from Magento: the connection failed, dropped or timed out.
+    #[error("{0}")]
+    Unreachable(String),
+    /// Not an answer: the call failed for a while that a retry policy may wait out, and the
+    /// run stops here to be resumed later by replay (the engine's durable retries). Never
+    /// journaled, never shown to a plugin.
+    #[error("{reason}; retrying in {after:?}")]
+    Postponed {
+        /// The last failure.
+        reason: String,
+        /// How long until the next attempt.
+        after: Duration,
+    },
 }
 
 impl From<Error> for Failure {
@@ -163,7 +199,33 @@ impl From<Error> for Failure {
         match e {
             Error::Refused(r) => Failure::Refused(r),
             Error::Invalid { field, message } => Failure::Invalid { field, message },
+            e @ (Error::Transport { .. } | Error::Timeout { .. }) => {
+                Failure::Unreachable(format!("{e:#}"))
+            }
             other => Failure::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl Failure {
+    /// Whether asking again later may succeed: Magento could not be reached, or answered 429
+    /// or 5xx. Refusals that retrying cannot fix (400, 401, 404, denied, invalid) are not.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Failure::Refused(r) => r.status == 429 || r.status >= 500,
+            Failure::Unreachable(_) => true,
+            _ => false,
+        }
+    }
+}
+
+impl From<Wrote> for Reply {
+    fn from(w: Wrote) -> Reply {
+        match w {
+            Wrote::Customer(c) => Reply::Customer(Box::new(c)),
+            Wrote::AdminUser(u) => Reply::AdminUser(Box::new(u)),
+            Wrote::Deleted => Reply::Done,
+            Wrote::Receipts(r) => Reply::Receipts(r),
         }
     }
 }
@@ -184,8 +246,16 @@ impl Gateway for MagentoClient {
     }
 }
 
-/// How the client carries out each call.
+/// How the client carries out each call: writes through [`MagentoClient::write`], which sends
+/// each exactly once, reads as they are.
 async fn carry_out(client: &MagentoClient, call: Call) -> Result<Reply, Error> {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let call = match call.into_write(since) {
+        Ok(write) => return Ok(client.write(&write, false).await?.wrote.into()),
+        Err(read) => read,
+    };
     Ok(match call {
         Call::SearchCustomers(c) => Reply::CustomerPage(client.search_customers(&c).await?),
         Call::GetCustomer(id) => Reply::Customer(Box::new(client.customer(id).await?)),
@@ -195,38 +265,22 @@ async fn carry_out(client: &MagentoClient, call: Call) -> Result<Reply, Error> {
                 .await?
                 .map(Box::new),
         ),
-        Call::CreateCustomer(new) => Reply::Customer(Box::new(client.create_customer(&new).await?)),
-        Call::UpdateCustomer(id, patch) => {
-            Reply::Customer(Box::new(client.update_customer(id, &patch).await?))
-        }
-        Call::DeleteCustomer(id) => {
-            client.delete_customer(id).await?;
-            Reply::Done
-        }
         Call::ListGroups => Reply::Groups(client.customer_groups().await?),
         Call::SearchAdminUsers(c) => Reply::AdminUsers(client.admin_users(c).collect().await?),
         Call::GetAdminUser(id) => Reply::AdminUser(Box::new(client.admin_user(id).await?)),
         Call::FindAdminUserByEmail(email) => {
             Reply::MaybeAdminUser(client.find_admin_user_by_email(&email).await?.map(Box::new))
         }
-        Call::CreateAdminUser(new) => {
-            Reply::AdminUser(Box::new(client.create_admin_user(&new).await?))
-        }
-        Call::UpdateAdminUser(id, patch) => {
-            Reply::AdminUser(Box::new(client.update_admin_user(id, &patch).await?))
-        }
-        Call::DeactivateAdminUser(id) => {
-            Reply::AdminUser(Box::new(client.deactivate_admin_user(id).await?))
-        }
-        Call::DeleteAdminUser(id) => {
-            client.delete_admin_user(id).await?;
-            Reply::Done
-        }
         Call::ListRoles => Reply::Roles(client.roles().await?),
-        Call::SubmitBulkUpdates(updates) => {
-            Reply::Receipts(client.bulk_update_customers(&updates, BULK_CHUNK).await?)
-        }
         Call::BulkStatus(uuid) => Reply::BulkStatus(client.bulk_status(&uuid).await?),
+        Call::CreateCustomer(_)
+        | Call::UpdateCustomer(..)
+        | Call::DeleteCustomer(_)
+        | Call::CreateAdminUser(_)
+        | Call::UpdateAdminUser(..)
+        | Call::DeactivateAdminUser(_)
+        | Call::DeleteAdminUser(_)
+        | Call::SubmitBulkUpdates(_) => unreachable!("writes went through `MagentoClient::write`"),
         Call::WaitBulks(uuids, stall_after) => {
             let wait = Wait {
                 stall_after,

@@ -29,6 +29,7 @@ use crate::host::bulk::BulkHost;
 use crate::host::customers::CustomersHost;
 use crate::host::groups::GroupsHost;
 use crate::host::runtime::{LogLine, RuntimeHost};
+use crate::host::types::Postponed;
 use crate::policy::Gate;
 use crate::state::HostState;
 
@@ -437,13 +438,18 @@ impl Plugin {
         store: &mut Store<HostState>,
         trigger: &Trigger,
     ) -> Result<Result<Outcome, String>> {
-        bindings
-            .call_run(store, trigger)
-            .await
-            .map_err(|e| match e.downcast_ref::<Suspended>() {
-                Some(s) => Error::Suspended(s.title.clone()),
-                None => Error::Trap(format!("{e:#}")),
-            })
+        bindings.call_run(store, trigger).await.map_err(|e| {
+            if let Some(s) = e.downcast_ref::<Suspended>() {
+                Error::Suspended(s.title.clone())
+            } else if let Some(p) = e.downcast_ref::<Postponed>() {
+                Error::Postponed {
+                    reason: p.reason.clone(),
+                    after: p.after,
+                }
+            } else {
+                Error::Trap(format!("{e:#}"))
+            }
+        })
     }
 }
 

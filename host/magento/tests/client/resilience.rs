@@ -205,3 +205,98 @@ async fn a_request_without_an_answer_times_out_and_says_so() {
         "two attempts of 300 ms, not the 5 s stall"
     );
 }
+
+/// Issue 11: a PUT whose answer was lost after Magento applied it is checked, not re-sent.
+#[tokio::test]
+async fn a_put_applied_but_answered_503_or_dropped_is_not_sent_again() {
+    let sim = Sim::seeded(60).await;
+    let client = sim.admin();
+    client.customer(1).await.unwrap(); // log in before the faults
+    sim.control(
+        Method::POST,
+        "/__sim/faults",
+        Some(json!([
+            {"method": "PUT", "path": "/V1/customers/*", "status": 503, "after": true, "rate": 0.2},
+            {"method": "PUT", "path": "/V1/customers/*", "drop": true, "after": true, "rate": 0.2},
+            {"method": "PUT", "path": "/V1/customers/*", "status": 503, "rate": 0.1}
+        ])),
+    )
+    .await;
+    for id in 1..=60u64 {
+        let saved = client
+            .update_customer(id, &Patch::new().set("lastname", format!("Once{id}")))
+            .await
+            .unwrap();
+        assert_eq!(saved.lastname, format!("Once{id}"));
+    }
+    sim.control(Method::DELETE, "/__sim/faults", None).await;
+    let updates = count_writes(&sim.writes().await, "update");
+    assert_eq!(updates.len(), 60, "every update landed");
+    let twice: Vec<_> = updates.iter().filter(|(_, n)| **n != 1).collect();
+    assert!(twice.is_empty(), "applied more than once: {twice:?}");
+}
+
+/// Issue 11: a delete whose answer was lost is not sent again once the customer is gone.
+#[tokio::test]
+async fn a_delete_whose_answer_was_lost_is_done() {
+    let sim = Sim::seeded(3).await;
+    let client = sim.admin();
+    client.customer(1).await.unwrap();
+    sim.control(
+        Method::POST,
+        "/__sim/faults",
+        Some(json!({"method": "DELETE", "path": "/V1/customers/2", "status": 503, "after": true, "times": 1})),
+    )
+    .await;
+    client.delete_customer(2).await.unwrap();
+    assert_eq!(client.customer(2).await.unwrap_err().status(), Some(404));
+}
+
+/// Issue 11: a bulk submission whose answer was lost is found in Magento's operation log.
+#[tokio::test]
+async fn a_bulk_submission_whose_answer_was_lost_is_found_in_the_operation_log() {
+    let sim = Sim::seeded(30).await;
+    let client = sim.admin();
+    client.customer(1).await.unwrap();
+    sim.control(
+        Method::POST,
+        "/__sim/faults",
+        Some(json!({"method": "PUT", "path": "/V1/customers/byCustomerId", "status": 503, "after": true, "times": 1})),
+    )
+    .await;
+    let updates: Vec<(u64, Patch)> = (1..=30u64)
+        .map(|id| (id, Patch::new().set("group_id", 3)))
+        .collect();
+    let receipts = client.bulk_update_customers(&updates, 10).await.unwrap();
+    let uuids: Vec<String> = receipts.into_iter().map(|r| r.bulk_uuid).collect();
+    assert_eq!(
+        uuids.len(),
+        3,
+        "one bulk per chunk, the lost one found: {uuids:?}"
+    );
+    let statuses = client
+        .wait_bulks(&uuids, &mageflow_magento::Wait::default(), |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        statuses.iter().map(|s| s.operations.len()).sum::<usize>(),
+        30
+    );
+    let updates = count_writes(&sim.writes().await, "update");
+    assert_eq!(updates.len(), 30);
+    assert!(updates.values().all(|n| *n == 1), "{updates:?}");
+}
+
+/// Issue 11: an admin-token login answered 503 is retried (it changes nothing in Magento).
+#[tokio::test]
+async fn a_login_answered_503_is_retried() {
+    let sim = Sim::seeded(1).await;
+    sim.control(
+        Method::POST,
+        "/__sim/faults",
+        Some(json!({"path": "/V1/integration/admin/token", "status": 503, "times": 2})),
+    )
+    .await;
+    let client = sim.admin();
+    assert_eq!(client.customer(1).await.unwrap().id, 1);
+}

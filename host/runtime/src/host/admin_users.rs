@@ -11,7 +11,7 @@ use crate::generated::mageflow::workflow::types::{
     AdminUser, MagentoError, NewAdminUser as WitNewAdminUser, Patch, Role, SearchCriteria,
 };
 use crate::grants::{Grant, Grants};
-use crate::host::types::{self as convert, answer, ask};
+use crate::host::types::{self as convert, Stop, answer, ask};
 
 /// Host state of `interface admin-users`.
 #[derive(Debug)]
@@ -24,7 +24,7 @@ type Answer<T> = wasmtime::Result<Result<T, MagentoError>>;
 
 impl AdminUsersHost {
     /// A read: `admin-users:read`, or `admin-users:write` which includes it.
-    async fn read(&self, name: &str, call: Call) -> Result<Reply, MagentoError> {
+    async fn read(&self, name: &str, call: Call) -> Result<Reply, Stop> {
         let allowed = if self.grants.has(Grant::AdminUsersWrite) {
             Ok(())
         } else {
@@ -37,7 +37,7 @@ impl AdminUsersHost {
         &self,
         name: &str,
         call: impl FnOnce() -> Result<Call, MagentoError>,
-    ) -> Result<Reply, MagentoError> {
+    ) -> Result<Reply, Stop> {
         let allowed = self.grants.check(Grant::AdminUsersWrite, name);
         ask(&*self.gateway, allowed, call).await
     }

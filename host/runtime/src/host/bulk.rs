@@ -12,7 +12,7 @@ use crate::generated::mageflow::workflow::types::{
     BulkOperation, BulkReceipt, BulkStatus, MagentoError, OperationStatus, Patch,
 };
 use crate::grants::{Grant, Grants};
-use crate::host::types::{self as convert, answer, ask};
+use crate::host::types::{self as convert, Stop, answer, ask};
 
 /// Host state of `interface bulk`.
 #[derive(Debug)]
@@ -49,7 +49,7 @@ impl BulkHost {
         &self,
         name: &str,
         call: impl FnOnce() -> Result<Call, MagentoError>,
-    ) -> Result<Reply, MagentoError> {
+    ) -> Result<Reply, Stop> {
         ask(&*self.gateway, self.grants.check(Grant::Bulk, name), call).await
     }
 }

@@ -11,7 +11,7 @@ use crate::generated::mageflow::workflow::types::{
     Customer, CustomerPage, MagentoError, NewCustomer, Patch, SearchCriteria,
 };
 use crate::grants::{Grant, Grants};
-use crate::host::types::{self as convert, answer, ask};
+use crate::host::types::{self as convert, Stop, answer, ask};
 
 /// Host state of `interface customers`.
 #[derive(Debug)]
@@ -28,7 +28,7 @@ impl CustomersHost {
         grant: Grant,
         name: &str,
         call: impl FnOnce() -> Result<Call, MagentoError>,
-    ) -> Result<Reply, MagentoError> {
+    ) -> Result<Reply, Stop> {
         ask(&*self.gateway, self.grants.check(grant, name), call).await
     }
 }

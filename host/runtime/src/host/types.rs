@@ -37,15 +37,44 @@ pub(crate) fn convert_error(e: Failure) -> wit::MagentoError {
     }
 }
 
+/// Why a host call gives no reply: an error for the plugin, or the run stops to be retried.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    /// A Magento error the plugin receives.
+    Error(wit::MagentoError),
+    /// The gateway postponed the call ([`Failure::Postponed`]): the run stops here.
+    Postponed(Postponed),
+}
+
+impl From<wit::MagentoError> for Stop {
+    fn from(e: wit::MagentoError) -> Stop {
+        Stop::Error(e)
+    }
+}
+
+/// The run stopped to retry a call later (a dedicated trap, not a fault).
+#[derive(Debug, thiserror::Error)]
+#[error("{reason}; retrying in {after:?}")]
+pub(crate) struct Postponed {
+    pub(crate) reason: String,
+    pub(crate) after: std::time::Duration,
+}
+
 /// One host call's way to Magento: the grant check (`allowed`, refused as `denied`), then the
 /// call built from the plugin's values (conversions may refuse them), then the gateway.
 pub(crate) async fn ask(
     gateway: &dyn Gateway,
     allowed: Result<(), String>,
     call: impl FnOnce() -> Result<Call, wit::MagentoError>,
-) -> Result<Reply, wit::MagentoError> {
+) -> Result<Reply, Stop> {
     allowed.map_err(denied)?;
-    gateway.call(call()?).await.map_err(convert_error)
+    match gateway.call(call()?).await {
+        Ok(reply) => Ok(reply),
+        Err(Failure::Postponed { reason, after }) => {
+            Err(Stop::Postponed(Postponed { reason, after }))
+        }
+        Err(e) => Err(Stop::Error(convert_error(e))),
+    }
 }
 
 /// A gateway answered a call with the wrong shape of reply: a host fault, so the run stops.
@@ -63,12 +92,13 @@ fn mismatch(call: &str, reply: Reply) -> wasmtime::Error {
 /// any other reply back, which stops the run as a host fault. Magento errors go to the plugin.
 pub(crate) fn answer<T>(
     call: &str,
-    got: Result<Reply, wit::MagentoError>,
+    got: Result<Reply, Stop>,
     shape: impl FnOnce(Reply) -> Result<T, Reply>,
 ) -> wasmtime::Result<Result<T, wit::MagentoError>> {
     match got {
         Ok(reply) => shape(reply).map(Ok).map_err(|r| mismatch(call, r)),
-        Err(e) => Ok(Err(e)),
+        Err(Stop::Error(e)) => Ok(Err(e)),
+        Err(Stop::Postponed(p)) => Err(wasmtime::Error::new(p)),
     }
 }
 
