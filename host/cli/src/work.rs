@@ -62,17 +62,22 @@ pub(crate) struct RunsArgs {
 enum RunsCommand {
     /// List runs, oldest first.
     Ls {
-        /// Only runs with this status: queued, running, awaiting-approval, succeeded, failed.
+        /// Only runs with this status: queued, running, awaiting-approval, retrying, succeeded,
+        /// failed.
         #[arg(long, value_name = "S")]
         status: Option<String>,
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
     },
-    /// One run: journal, log, writes, plan, outcome.
+    /// One run: what went wrong first (when it did), then its journal, log, writes, plan and
+    /// outcome.
     Show {
         /// The run's id.
         id: u64,
+        /// Only the run as one JSON object.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -266,6 +271,15 @@ fn print_run(run: &Value) {
     if let Some(e) = run["error"].as_str() {
         println!("  {e}");
     }
+    if let Some(r) = run["retry"].as_object() {
+        println!(
+            "  next attempt at {} ({} attempts of {} failed since {})",
+            mageflow_engine::utc_text(r["next_at"].as_u64().unwrap_or(0)),
+            r["attempts"],
+            r["call"].as_str().unwrap_or("?"),
+            mageflow_engine::utc_text(r["first_failed_at"].as_u64().unwrap_or(0)),
+        );
+    }
     if let Some(plan) = run["plan"].as_array().filter(|p| !p.is_empty()) {
         println!("  planned writes:");
         for p in plan {
@@ -341,12 +355,17 @@ pub(crate) async fn runs(args: RunsArgs) -> anyhow::Result<()> {
                 )
             });
         }
-        RunsCommand::Show { id } => {
+        RunsCommand::Show { id, json } => {
             let run = match &target {
                 Target::Http(..) => target.get(&format!("/api/runs/{id}")).await?,
                 Target::Local(api) => api.run(id)?,
             };
-            println!("{}", serde_json::to_string_pretty(&run)?);
+            if json {
+                println!("{run}");
+            } else {
+                print_run(&run);
+                println!("{}", serde_json::to_string_pretty(&run)?);
+            }
         }
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! The engine: loaded workflows, queueing runs, executing and replaying them, and deciding
 //! approvals.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
@@ -61,11 +61,15 @@ pub struct Engine {
     /// still suspending, say): the worker then looks again before letting go.
     active: Mutex<HashMap<u64, bool>>,
     metrics: Arc<Metrics>,
+    /// Retrying runs by the time they are due, `(unix seconds, run)`: all a run waiting to
+    /// retry holds in memory (rebuilt from the store at start).
+    wakeups: Mutex<BTreeSet<(u64, u64)>>,
 }
 
 /// How an attempt at a run ended.
 struct Ending {
     status: Status,
+    retry: Option<mageflow_store::Retrying>,
     summary: Option<String>,
     output_json: Option<String>,
     error: Option<String>,
@@ -77,6 +81,7 @@ impl Ending {
     fn failed(error: String, log: Vec<(String, String)>, plan: Vec<Value>) -> Ending {
         Ending {
             status: Status::Failed,
+            retry: None,
             summary: None,
             output_json: None,
             error: Some(error),
@@ -143,6 +148,7 @@ impl Engine {
             workflows: RwLock::default(),
             active: Mutex::default(),
             metrics: Arc::default(),
+            wakeups: Mutex::default(),
         }
     }
 
@@ -321,7 +327,7 @@ impl Engine {
         let gateway = Arc::new(Journaled::new(
             self.store.clone(),
             run,
-            loaded.client.clone(),
+            &loaded,
             run.dry_run,
             journal,
             approved_by.clone(),
@@ -376,6 +382,7 @@ impl Engine {
             (Some(why), _) => Ending::failed(why, log, plan),
             (None, Ok(Ok(outcome))) => Ending {
                 status: Status::Succeeded,
+                retry: None,
                 summary: Some(outcome.summary),
                 output_json: outcome.output_json,
                 error: None,
@@ -395,9 +402,27 @@ impl Engine {
                 }
                 Ending {
                     status: Status::AwaitingApproval,
+                    retry: None,
                     summary: None,
                     output_json: None,
                     error: Some(format!("waiting for approval {approval}: {title}")),
+                    log,
+                    plan,
+                }
+            }
+            (None, Err(mageflow_runtime::Error::Postponed { reason, .. })) => {
+                let retry = gateway.postponed();
+                let next = retry.as_ref().map_or(0, |r| r.next_at);
+                let attempt = retry.as_ref().map_or(0, |r| r.attempts);
+                Ending {
+                    status: Status::Retrying,
+                    retry,
+                    summary: None,
+                    output_json: None,
+                    error: Some(format!(
+                        "retrying at {} (attempt {attempt} failed): {reason}",
+                        crate::time::utc_text(next)
+                    )),
                     log,
                     plan,
                 }
@@ -416,6 +441,7 @@ impl Engine {
             r.summary.clone_from(&end.summary);
             r.output_json.clone_from(&end.output_json);
             r.error.clone_from(&end.error);
+            r.retry.clone_from(&end.retry);
             r.log.clone_from(&end.log);
             if !end.plan.is_empty() {
                 r.plan.clone_from(&end.plan);
@@ -427,6 +453,11 @@ impl Engine {
         // journal, and the replay repeats no write.
         if end.status == Status::AwaitingApproval {
             self.store.flush()?;
+        }
+        if let Some(r) = &end.retry {
+            // Kept durable too: a run that waits to retry holds nothing but this wake-up.
+            self.store.flush()?;
+            self.wake_at(r.next_at, id);
         }
         tracing::info!(run = id, workflow = %run.workflow, status = end.status.name(), "run ended or paused");
         Ok(run)
@@ -448,7 +479,7 @@ impl Engine {
         let gateway = Arc::new(Journaled::new(
             scratch.clone(),
             run,
-            loaded.client.clone(),
+            loaded,
             true,
             Vec::new(),
             Arc::new(Mutex::new(None)),
@@ -539,6 +570,30 @@ impl Engine {
         Ok((settled, Some(run)))
     }
 
+    fn wake_at(&self, at: u64, run: u64) {
+        self.wakeups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((at, run));
+    }
+
+    /// Retrying runs whose next attempt is due at `now`, taken off the wake-up list: the
+    /// caller executes them (each resumes by replay).
+    pub fn due_retries(&self, now: u64) -> Vec<u64> {
+        let mut wakeups = self.wakeups.lock().unwrap_or_else(|e| e.into_inner());
+        let later = wakeups.split_off(&(now + 1, 0));
+        std::mem::replace(&mut *wakeups, later)
+            .into_iter()
+            .map(|(_, run)| run)
+            .collect()
+    }
+
+    /// Runs waiting to retry, and the soonest next attempt (unix seconds).
+    pub fn retry_queue(&self) -> (usize, Option<u64>) {
+        let wakeups = self.wakeups.lock().unwrap_or_else(|e| e.into_inner());
+        (wakeups.len(), wakeups.first().map(|(at, _)| *at))
+    }
+
     /// Settles approvals whose time ran out and resumes their runs.
     pub async fn expire_due(&self) -> Result<Vec<Run>> {
         let now = now_secs();
@@ -574,6 +629,13 @@ impl Engine {
             let unfinished = match run.status {
                 Status::Queued | Status::Running => true,
                 Status::AwaitingApproval => settled.contains(&run.id),
+                Status::Retrying => {
+                    // Woken when its backoff has passed, not at once.
+                    if let Some(r) = &run.retry {
+                        self.wake_at(r.next_at, run.id);
+                    }
+                    false
+                }
                 Status::Succeeded | Status::Failed => false,
             };
             if unfinished {

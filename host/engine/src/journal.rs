@@ -11,11 +11,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mageflow_magento::{Change, MagentoClient, Patch};
 use mageflow_runtime::{Call, Clock, Failure, Gateway, Pending, Reply};
-use mageflow_store::{AuditEntry, Entry, EntryState, FieldChange, Store};
+use mageflow_store::{AuditEntry, Entry, EntryState, FieldChange, Retrying, Store};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::metrics::Metrics;
+use crate::retry::RetryPolicy;
 use crate::time::now_secs;
 
 /// A run's journaled gateway.
@@ -43,6 +44,12 @@ pub(crate) struct Journaled {
     /// before the next write's intent, which keeps the journal in call order.
     pub(crate) pending: Mutex<Vec<Entry>>,
     metrics: Arc<Metrics>,
+    /// The workflow's retry policy for transient failures.
+    retry: RetryPolicy,
+    /// Where the run's retries stood when this attempt began.
+    retried: Option<Retrying>,
+    /// Set when this attempt stopped to retry a call later.
+    postponed: Mutex<Option<Retrying>>,
 }
 
 /// Answered calls kept in memory before a batch is written.
@@ -83,7 +90,7 @@ impl Journaled {
     pub(crate) fn new(
         store: Store,
         run: &mageflow_store::Run,
-        client: Arc<MagentoClient>,
+        loaded: &crate::Loaded,
         dry_run: bool,
         recorded: Vec<Entry>,
         approved_by: Arc<Mutex<Option<String>>>,
@@ -94,7 +101,7 @@ impl Journaled {
             run: run.id,
             workflow: run.workflow.clone(),
             since: run.created_at,
-            client,
+            client: loaded.client().clone(),
             dry_run,
             recorded,
             next: AtomicU64::new(0),
@@ -103,6 +110,9 @@ impl Journaled {
             plan: Mutex::new(Vec::new()),
             pending: Mutex::new(Vec::new()),
             metrics,
+            retry: loaded.def.retry.clone(),
+            retried: run.retry.clone(),
+            postponed: Mutex::new(None),
         }
     }
 
@@ -139,7 +149,7 @@ impl Journaled {
                 )?;
             }
             // Recorded as intent only: the write may or may not have landed.
-            let result = self.reconcile(call).await;
+            let result = self.postpone(seq, name, self.reconcile(call).await)?;
             self.done(seq, name, &digest, &result)?;
             return result;
         }
@@ -163,8 +173,51 @@ impl Journaled {
         } else {
             Gateway::call(&*self.client, call).await
         };
+        let result = self.postpone(seq, name, result)?;
         self.done(seq, name, &digest, &result)?;
         result
+    }
+
+    /// A transient failure the workflow's retry policy will wait out becomes
+    /// [`Failure::Postponed`]: the run stops at this call without journaling an answer (a
+    /// write's intent stays, so the next attempt reconciles it). Any other result is the
+    /// call's answer.
+    fn postpone(
+        &self,
+        seq: u64,
+        name: &str,
+        result: Result<Reply, Failure>,
+    ) -> Result<Result<Reply, Failure>, Failure> {
+        let Err(failure) = &result else {
+            return Ok(result);
+        };
+        if self.dry_run || !failure.is_transient() {
+            return Ok(result);
+        }
+        let jitter = f64::from(mageflow_runtime::fresh_seed()[0]) / 256.0;
+        let reason = failure.to_string();
+        let Some((state, after)) = self.retry.next(
+            self.retried.as_ref(),
+            seq,
+            name,
+            &reason,
+            now_secs(),
+            jitter,
+        ) else {
+            tracing::warn!(run = self.run, call = name, error = %reason, "the retry policy gave up: the plugin gets the failure");
+            return Ok(result);
+        };
+        tracing::info!(run = self.run, call = name, attempt = state.attempts, wait_s = after.as_secs(), error = %reason, "postponing the run");
+        *self.postponed.lock().unwrap_or_else(|e| e.into_inner()) = Some(state);
+        Err(Failure::Postponed { reason, after })
+    }
+
+    /// The retry state the run stopped with, if a call was postponed.
+    pub(crate) fn postponed(&self) -> Option<Retrying> {
+        self.postponed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn done(

@@ -4,7 +4,9 @@
 //!
 //! A run goes `queued` -> `running` -> `succeeded` | `failed`, or stops at `awaiting-approval`
 //! until someone decides; then it is replayed from the start: recorded answers come back
-//! without touching Magento, the decision is returned, and the plugin carries on live.
+//! without touching Magento, the decision is returned, and the plugin carries on live. A run
+//! whose Magento call keeps failing for a transient reason stops at `retrying` and is replayed
+//! the same way when its backoff has passed (see [`RetryPolicy`]).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -16,6 +18,7 @@ mod event;
 mod journal;
 mod metrics;
 mod poll;
+mod retry;
 mod schedule;
 mod time;
 pub mod workflow;
@@ -25,6 +28,7 @@ pub use error::{EngineError, Result};
 pub use event::Event;
 pub use metrics::Metrics;
 pub use poll::{PollCursor, magento_time};
+pub use retry::RetryPolicy;
 pub use schedule::CronCursor;
 pub use time::{now_secs, utc_text};
 pub use workflow::{Workflow, WorkflowError};

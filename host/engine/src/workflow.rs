@@ -46,6 +46,8 @@ pub struct Workflow {
     pub require_approval: BTreeSet<String>,
     /// The Magento connection: names of environment variables, never secrets themselves.
     pub magento: MagentoSettings,
+    /// How calls that keep failing for a transient reason are retried (`[retry]`).
+    pub retry: crate::retry::RetryPolicy,
 }
 
 /// When a workflow runs.
@@ -157,6 +159,8 @@ struct File {
     approvals: ApprovalsFile,
     #[serde(default)]
     policy: PolicyFile,
+    #[serde(default)]
+    retry: crate::retry::RetryFile,
     #[serde(default)]
     magento: MagentoFile,
 }
@@ -429,6 +433,7 @@ impl Workflow {
             }
             require_approval.insert(c.get_ref().clone());
         }
+        let retry = raw.retry.policy().map_err(|(span, e)| at(Some(span), e))?;
         let m = &raw.magento;
         let env: BTreeMap<String, String> = [
             ("admin_user_env", &m.admin_user_env),
@@ -457,6 +462,7 @@ impl Workflow {
                 store: raw.magento.store,
                 env,
             },
+            retry,
         })
     }
 

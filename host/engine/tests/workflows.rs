@@ -71,7 +71,7 @@ fn refused(text: &str) -> String {
 fn mistakes_are_named_with_file_line_and_fix() {
     assert_eq!(
         refused("plugin = \"p.wasm\"\ngrants = [\"customers:read\"]\nschedule = \"x\"\n"),
-        "workflows/bad.toml:3: unknown field `schedule`, expected one of `name`, `plugin`, `grants`, `trigger`, `config`, `limits`, `approvals`, `policy`, `magento` (see the workflow file reference in the README)"
+        "workflows/bad.toml:3: unknown field `schedule`, expected one of `name`, `plugin`, `grants`, `trigger`, `config`, `limits`, `approvals`, `policy`, `retry`, `magento` (see the workflow file reference in the README)"
     );
     assert!(
         refused(
@@ -138,5 +138,33 @@ fn cron_triggers_read_their_policies() {
             .unwrap_err()
             .to_string()
             .contains("\"skip\", \"once\" or \"all-up-to-N\"")
+    );
+}
+
+/// Issue 11: `[retry]` is read and checked like every other section.
+#[test]
+fn a_retry_policy_is_read_and_its_mistakes_are_named() {
+    let wf = Workflow::parse(
+        Path::new("workflows/r.toml"),
+        "plugin = \"p.wasm\"\n[retry]\ninitial-interval = \"2s\"\nmax-interval = \"1m\"\nmax-elapsed = \"1h\"\nmax-attempts = 5\n",
+    )
+    .unwrap();
+    assert_eq!(wf.retry.initial_interval, std::time::Duration::from_secs(2));
+    assert_eq!(wf.retry.max_interval, std::time::Duration::from_secs(60));
+    assert_eq!(wf.retry.max_elapsed, std::time::Duration::from_secs(3600));
+    assert_eq!(wf.retry.max_attempts, 5);
+    let defaults = Workflow::parse(Path::new("workflows/d.toml"), "plugin = \"p.wasm\"\n").unwrap();
+    assert_eq!(defaults.retry, mageflow_engine::RetryPolicy::default());
+    assert_eq!(
+        refused("plugin = \"p.wasm\"\n[retry]\nmax-elapsed = \"soon\"\n"),
+        "workflows/bad.toml:3: max-elapsed \"soon\" is not a duration: write e.g. \"1s\", \"5m\" or \"24h\""
+    );
+    assert_eq!(
+        refused("plugin = \"p.wasm\"\n[retry]\nbackoff = 0.5\n"),
+        "workflows/bad.toml:3: backoff 0.5 must be a number of at least 1.0"
+    );
+    assert!(
+        refused("plugin = \"p.wasm\"\n[retry]\ninitial-interval = \"10m\"\n")
+            .contains("max-interval (300s) is shorter than initial-interval (600s)")
     );
 }

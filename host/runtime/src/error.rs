@@ -31,8 +31,9 @@ pub enum Error {
     /// The run tried to grow its memory past the limit and was stopped.
     #[error("the plugin was stopped: it tried to use more than its memory limit of {0} bytes")]
     Memory(usize),
-    /// The plugin trapped (a panic, an unreachable, a bad access).
-    #[error("the plugin trapped: {0}")]
+    /// The plugin trapped (a panic, an uncaught exception, an unreachable, a bad access). The
+    /// text is the cause in one line; the backtrace is in the run's log.
+    #[error("the plugin failed: {0} (its stderr and the wasm backtrace are in the run's log)")]
     Trap(String),
     /// The run stopped to wait for an approval; it resumes by replay once decided.
     #[error("the run is waiting for approval {0:?}")]

@@ -91,6 +91,10 @@ impl Call {
     /// The write this call makes, or the call back when it only reads. `since` is a time no
     /// later than the write's first sending (a bulk in doubt is looked for in Magento's
     /// operation log from there).
+    #[expect(
+        clippy::result_large_err,
+        reason = "the call comes back whole to be sent as a read; boxing it would cost every read"
+    )]
     pub fn into_write(self, since: u64) -> Result<Write, Call> {
         Ok(match self {
             Call::CreateCustomer(new) => Write::CreateCustomer(new),

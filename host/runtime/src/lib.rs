@@ -26,6 +26,7 @@ mod gateway;
 #[allow(missing_docs, reason = "generated bindings")]
 mod generated;
 mod grants;
+mod headline;
 mod hooks;
 mod host;
 mod linker;

@@ -418,13 +418,30 @@ impl Plugin {
         let outcome = outcome.map_err(|e| classify(e, &opts.limits));
         let state = store.into_data();
         let mut log = state.runtime.log;
-        for (level, pipe) in [("stdout", &stdout), ("stderr", &stderr)] {
-            let text = String::from_utf8_lossy(&pipe.contents()).into_owned();
+        let errors = String::from_utf8_lossy(&stderr.contents()).into_owned();
+        for (level, text) in [
+            (
+                "stdout",
+                String::from_utf8_lossy(&stdout.contents()).into_owned(),
+            ),
+            ("stderr", errors.clone()),
+        ] {
             log.extend(text.lines().map(|l| LogLine {
                 level,
                 message: l.to_owned(),
             }));
         }
+        // A trap's headline is its cause in one line; the wasm backtrace goes to the log.
+        let outcome = outcome.map_err(|e| match e {
+            Error::Trap(text) => {
+                log.extend(text.lines().map(|l| LogLine {
+                    level: "trap",
+                    message: l.to_owned(),
+                }));
+                Error::Trap(crate::headline::of_trap(&errors, &text))
+            }
+            other => other,
+        });
         RunReport {
             outcome,
             log,

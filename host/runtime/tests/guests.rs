@@ -198,6 +198,20 @@ async fn a_plugin_that_traps_is_reported_with_its_panic() {
     .await;
     let err = report.outcome.expect_err("trapped");
     assert!(matches!(err, Error::Trap(_)), "{err}");
+    // Issue 11: the headline is the panic, in one line; the backtrace is in the log.
+    let headline = err.to_string();
+    assert!(
+        headline.starts_with("the plugin failed: panicked at tests/guests/trap/src/lib.rs")
+            && headline.contains("this plugin is broken on purpose")
+            && !headline.contains("wasm backtrace")
+            && !headline.contains('\n'),
+        "{headline}"
+    );
+    assert!(
+        report.log.iter().any(|l| l.level == "trap"),
+        "the trap's backtrace is in the log: {:?}",
+        report.log
+    );
     assert!(
         report
             .log

@@ -283,6 +283,13 @@ pub(crate) fn run_summary(run: &Run) -> Value {
         "attempts": run.attempts,
         "summary": run.summary,
         "error": run.error,
+        "retry": run.retry.as_ref().map(|r| json!({
+            "call": r.name,
+            "attempts": r.attempts,
+            "first_failed_at": r.first_failed_at,
+            "next_at": r.next_at,
+            "last_error": r.last_error,
+        })),
     })
 }
 

@@ -71,12 +71,25 @@ async fn readyz(State(api): State<Api>) -> Response {
 }
 
 async fn metrics(State(api): State<Api>) -> Response {
+    let mut text = api.engine().metrics().render();
+    let (retrying, next) = api.engine().retry_queue();
+    text.push_str(&format!(
+        "# HELP mageflow_runs_retrying Runs waiting to retry a Magento call that kept failing.\n\
+         # TYPE mageflow_runs_retrying gauge\nmageflow_runs_retrying {retrying}\n"
+    ));
+    if let Some(at) = next {
+        text.push_str(&format!(
+            "# HELP mageflow_retry_next_attempt_timestamp_seconds When the soonest retrying run is attempted again.\n\
+             # TYPE mageflow_retry_next_attempt_timestamp_seconds gauge\n\
+             mageflow_retry_next_attempt_timestamp_seconds {at}\n"
+        ));
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        api.engine().metrics().render(),
+        text,
     )
         .into_response()
 }

@@ -50,7 +50,7 @@ pub enum ServeError {
 
 /// Runs at once on the workers.
 const WORKERS: usize = 16;
-/// How often approvals are checked for expiry.
+/// How often approvals are checked for expiry, and retrying runs for being due.
 const EXPIRY_TICK: Duration = Duration::from_secs(1);
 
 /// Approver tokens: token -> approver name.
@@ -146,12 +146,16 @@ pub async fn serve(
         }
         recovering.set_ready();
     });
-    let expiring = engine.clone();
+    let waking = api.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(EXPIRY_TICK);
         loop {
             tick.tick().await;
-            if let Err(e) = expiring.expire_due().await {
+            // Retrying runs whose backoff has passed go back to the workers.
+            for run in waking.engine().due_retries(mageflow_engine::now_secs()) {
+                waking.dispatch(run);
+            }
+            if let Err(e) = waking.engine().expire_due().await {
                 tracing::error!(error = %e, "expiring approvals failed");
             }
         }

@@ -522,8 +522,16 @@ async fn run_page(State(api): State<Api>, headers: HeaderMap, Path(id): Path<u64
         .iter()
         .map(|(level, line)| format!("{level:>5} {}\n", esc(line)))
         .collect();
+    // What went wrong comes first, in one line; the rest (a backtrace, say) is in the note.
+    let headline = match (&run.error, run.status.is_final() || run.retry.is_some()) {
+        (Some(e), true) => format!(
+            "<div class=\"card\" id=\"headline\"><strong>{}</strong></div>",
+            esc(e.lines().next().unwrap_or_default())
+        ),
+        _ => String::new(),
+    };
     let mut body = format!(
-        "<div class=\"card\"><table><tr><th>Status</th><td class=\"{s}\" id=\"status\">{s}</td></tr>\
+        "{headline}<div class=\"card\"><table><tr><th>Status</th><td class=\"{s}\" id=\"status\">{s}</td></tr>\
          <tr><th>Workflow</th><td>{}</td></tr><tr><th>Started by</th><td>{}</td></tr>\
          <tr><th>Created</th><td>{}</td></tr><tr><th>Updated</th><td>{}</td></tr>\
          <tr><th>Attempts</th><td>{}</td></tr><tr><th>Dry run</th><td>{}</td></tr>",
@@ -538,8 +546,20 @@ async fn run_page(State(api): State<Api>, headers: HeaderMap, Path(id): Path<u64
     if let Some(s) = &run.summary {
         body.push_str(&format!("<tr><th>Summary</th><td>{}</td></tr>", esc(s)));
     }
+    if let Some(r) = &run.retry {
+        body.push_str(&format!(
+            "<tr><th>Next attempt</th><td id=\"next-attempt\">{} ({} of {} failed so far, since {})</td></tr>",
+            when(r.next_at),
+            r.attempts,
+            esc(&r.name),
+            when(r.first_failed_at)
+        ));
+    }
     if let Some(e) = &run.error {
-        body.push_str(&format!("<tr><th>Note</th><td>{}</td></tr>", esc(e)));
+        body.push_str(&format!(
+            "<tr><th>Note</th><td><pre>{}</pre></td></tr>",
+            esc(e)
+        ));
     }
     body.push_str("</table></div>");
     body.push_str(&plan_html(&run.plan));

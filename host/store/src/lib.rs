@@ -24,7 +24,7 @@ use serde::de::DeserializeOwned;
 pub use approvals::{Approval, ApprovalStatus, Decision, DecisionRecord, Expiry};
 pub use error::{Error, Result};
 pub use journal::{AuditEntry, Entry, EntryState, FieldChange};
-pub use runs::{NewRun, Queued, Run, RunId, Started, Status};
+pub use runs::{NewRun, Queued, Retrying, Run, RunId, Started, Status};
 
 /// The open store. Cheap to clone; every clone is the same database.
 #[derive(Clone, Debug)]

@@ -21,6 +21,9 @@ pub enum Status {
     Running,
     /// Stopped at an approval nobody has decided yet.
     AwaitingApproval,
+    /// Stopped after a call kept failing for a reason time may cure (Magento unreachable,
+    /// 429, 5xx); resumed by replay at [`Retrying::next_at`].
+    Retrying,
     /// Ended well.
     Succeeded,
     /// Ended with an error.
@@ -34,6 +37,7 @@ impl Status {
             Status::Queued => "queued",
             Status::Running => "running",
             Status::AwaitingApproval => "awaiting-approval",
+            Status::Retrying => "retrying",
             Status::Succeeded => "succeeded",
             Status::Failed => "failed",
         }
@@ -45,6 +49,7 @@ impl Status {
             Status::Queued,
             Status::Running,
             Status::AwaitingApproval,
+            Status::Retrying,
             Status::Succeeded,
             Status::Failed,
         ]
@@ -97,6 +102,27 @@ pub struct Run {
     /// key can be restored if a crash kept the run but lost the key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dedupe: Option<String>,
+    /// The call a retrying run waits to ask again, kept until that call is answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<Retrying>,
+}
+
+/// Where a run's durable retries stand: the call that keeps failing, and when it is asked
+/// again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retrying {
+    /// The call's place in the journal.
+    pub call: u64,
+    /// The call's name (`customers.update`).
+    pub name: String,
+    /// Attempts that failed so far.
+    pub attempts: u32,
+    /// Unix seconds of the first failure.
+    pub first_failed_at: u64,
+    /// Unix seconds of the next attempt.
+    pub next_at: u64,
+    /// The last failure, as Magento or the network put it.
+    pub last_error: String,
 }
 
 /// A run as a worker started it, with the record that start wrote, so its end is written
@@ -181,6 +207,7 @@ impl Store {
                 log: Vec::new(),
                 plan: Vec::new(),
                 dedupe: dedupe.map(str::to_owned),
+                retry: None,
             });
         }
         let encoded: Vec<(u64, Vec<u8>)> = records
