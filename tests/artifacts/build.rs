@@ -1,6 +1,8 @@
 //! Builds every test guest and example plugin as a wasm32-wasip2 component, so `cargo test`
 //! alone does it. Installs the target with rustup when it is missing (cargo does not, even
-//! though rust-toolchain.toml lists it). `SKIP_GUEST_BUILD=1` skips the build (lint-only runs).
+//! though rust-toolchain.toml lists it). Python guests (`tests/python/<name>/app.py`) are built
+//! with componentize-py, installed at a pinned version into `target/python` the first time.
+//! `SKIP_GUEST_BUILD=1` skips the build (lint-only runs).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,7 +15,7 @@ fn main() {
             .join("../..")
             .canonicalize()
             .expect("the workspace root exists");
-    for dir in ["plugins", "tests/guests", "wit"] {
+    for dir in ["plugins", "tests/guests", "tests/python", "wit"] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
     println!("cargo:rerun-if-changed=build.rs");
@@ -71,6 +73,22 @@ fn main() {
         }
         names.push(constant);
     }
+    let skip = std::env::var("SKIP_GUEST_BUILD").as_deref() == Ok("1");
+    for (name, dir) in python_guests(&root) {
+        let constant = format!("PY_{}", name.replace('-', "_").to_uppercase());
+        let file = root
+            .join("target")
+            .join("python-guests")
+            .join(format!("{name}.wasm"));
+        if !skip {
+            componentize_python(&root, &dir, &file);
+        }
+        code.push_str(&format!(
+            "/// The Python guest `tests/python/{name}` built with componentize-py.\npub const {constant}: &str = {:?};\n",
+            file.display().to_string()
+        ));
+        names.push(constant);
+    }
     code.push_str("/// Calls `$m!(NAME)` for every guest.\n#[macro_export]\nmacro_rules! foreach_guest {\n    ($m:ident) => {\n");
     for n in &names {
         code.push_str(&format!("        $m!({n});\n"));
@@ -108,6 +126,94 @@ fn guest_crates(root: &Path) -> Vec<(String, PathBuf)> {
         }
     }
     out
+}
+
+/// The componentize-py release the Python guests are built with.
+const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
+
+/// `(name, dir)` of every Python guest: a folder under `tests/python/` with an `app.py`.
+fn python_guests(root: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(root.join("tests/python")) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, PathBuf)> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("app.py").exists())
+        .map(|p| {
+            let name = p
+                .file_name()
+                .expect("a folder has a name")
+                .to_string_lossy()
+                .into_owned();
+            (name, p)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Builds one Python guest when its component is older than its sources or the WIT.
+fn componentize_python(root: &Path, dir: &Path, out: &Path) {
+    let newest_input = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .chain(std::fs::read_dir(root.join("wit")).into_iter().flatten())
+        .filter_map(|e| e.ok().and_then(|e| modified(&e.path())))
+        .max();
+    if let (Some(built), Some(input)) = (modified(out), newest_input)
+        && built > input
+    {
+        return;
+    }
+    let tool = componentize_py(root);
+    std::fs::create_dir_all(out.parent().expect("the output has a folder"))
+        .expect("target/ is writable");
+    let status = Command::new(&tool)
+        .current_dir(dir)
+        .arg("-d")
+        .arg(root.join("wit"))
+        .args(["-w", "workflow", "componentize", "app", "-o"])
+        .arg(out)
+        .status()
+        .expect("componentize-py runs");
+    assert!(
+        status.success(),
+        "componentize-py could not build {} (see its output above)",
+        dir.display()
+    );
+}
+
+/// `target/python/bin/componentize-py`, installed into a venv there when missing.
+fn componentize_py(root: &Path) -> PathBuf {
+    let venv = root.join("target").join("python");
+    let tool = venv.join("bin").join("componentize-py");
+    if tool.exists() {
+        return tool;
+    }
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let made = Command::new(&python)
+        .arg("-m")
+        .arg("venv")
+        .arg(&venv)
+        .status();
+    assert!(
+        made.is_ok_and(|s| s.success()),
+        "`{python} -m venv {}` failed: the Python guests need Python 3 with venv (Debian: apt-get install python3-venv)",
+        venv.display()
+    );
+    let installed = Command::new(venv.join("bin").join("pip"))
+        .args(["install", "--quiet", COMPONENTIZE_PY])
+        .status();
+    assert!(
+        installed.is_ok_and(|s| s.success()) && tool.exists(),
+        "`pip install {COMPONENTIZE_PY}` into {} failed: the Python guests cannot be built without it",
+        venv.display()
+    );
+    tool
 }
 
 /// Installs the wasm target with rustup when it is missing.

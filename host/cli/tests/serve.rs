@@ -1,6 +1,11 @@
 //! `mageflow serve` as a child process against magento-sim, killed with SIGKILL in the middle
 //! of a run's writes and while a run waits for approval: after a restart every customer is
-//! written exactly once and the run ends `succeeded`.
+//! written exactly once and the run ends `succeeded`. The same through a fault-injecting proxy
+//! (issue 11): a quarter of the requests refused, failed after Magento applied them, or
+//! dropped unanswered; and through a minute of 503s, which the run waits out `retrying`.
+
+#[path = "support/proxy.rs"]
+mod proxy;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -45,14 +50,19 @@ async fn sim(n: usize) -> Server {
 }
 
 fn workflows(dir: &Path) -> PathBuf {
+    workflow(dir, "mover", mageflow_test_artifacts::UPDATE_EACH, "")
+}
+
+/// Writes `workflows/NAME.toml` running `plugin` with customer grants and bob as approver,
+/// and `extra` lines at the end.
+fn workflow(dir: &Path, name: &str, plugin: &str, extra: &str) -> PathBuf {
     let wf = dir.join("workflows");
     std::fs::create_dir_all(&wf).unwrap();
     std::fs::write(
-        wf.join("mover.toml"),
+        wf.join(format!("{name}.toml")),
         format!(
-            "plugin = {:?}\ngrants = [\"customers:read\", \"customers:write\", \"approvals\"]\n\
-             [approvals]\napprovers = [\"bob\"]\n",
-            mageflow_test_artifacts::UPDATE_EACH
+            "plugin = {plugin:?}\ngrants = [\"customers:read\", \"customers:write\", \"bulk\", \"approvals\"]\n\
+             [approvals]\napprovers = [\"bob\"]\n{extra}"
         ),
     )
     .unwrap();
@@ -71,11 +81,16 @@ impl Drop for Serve {
     }
 }
 
-/// Starts `mageflow serve` and waits for its `listening on` line.
+/// Starts `mageflow serve` against `sim` and waits for its `listening on` line.
 fn serve(dir: &Path, sim: &Server) -> Serve {
+    serve_via(dir, &sim.url())
+}
+
+/// Starts `mageflow serve` against the Magento at `magento` (a proxy, say).
+fn serve_via(dir: &Path, magento: &str) -> Serve {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mageflow"))
         .env_clear()
-        .env("MAGEFLOW_MAGENTO_URL", sim.url())
+        .env("MAGEFLOW_MAGENTO_URL", magento)
         .env("MAGEFLOW_ADMIN_USER", "admin")
         .env("MAGEFLOW_ADMIN_PASSWORD", "Admin123!")
         .env(
@@ -152,11 +167,16 @@ fn updates(server: &Server) -> BTreeMap<u64, usize> {
 }
 
 async fn start_and_reach_approval(serve: &Serve) -> (u64, u64) {
+    start_run(serve, "mover", "1 2").await
+}
+
+/// Starts a run of `workflow` with `input` and waits for its approval: (run, approval).
+async fn start_run(serve: &Serve, workflow: &str, input: &str) -> (u64, u64) {
     let run = call(
         reqwest::Method::POST,
-        format!("{}/api/workflows/mover/runs", serve.url),
+        format!("{}/api/workflows/{workflow}/runs", serve.url),
         Some(ALICE),
-        json!({"input": "1 2"}),
+        json!({ "input": input }),
     )
     .await;
     let id = run["id"].as_u64().unwrap();
@@ -181,10 +201,10 @@ async fn approve(serve: &Serve, approval: u64) {
     assert_eq!(a["status"], "approved");
 }
 
-async fn finish_and_check(serve: &Serve, id: u64, sim: &Server, customers: usize) {
+async fn succeeded(serve: &Serve, id: u64) {
     wait_for(
         "the run to succeed",
-        Duration::from_secs(300),
+        Duration::from_secs(400),
         async || match run_status(serve, id).await.as_str() {
             "succeeded" => true,
             "failed" => panic!("{}", get(format!("{}/api/runs/{id}", serve.url)).await),
@@ -192,6 +212,10 @@ async fn finish_and_check(serve: &Serve, id: u64, sim: &Server, customers: usize
         },
     )
     .await;
+}
+
+async fn finish_and_check(serve: &Serve, id: u64, sim: &Server, customers: usize) {
+    succeeded(serve, id).await;
     let per = updates(sim);
     assert_eq!(per.len(), customers, "every customer written");
     let twice: Vec<_> = per.iter().filter(|(_, n)| **n != 1).collect();
@@ -239,4 +263,263 @@ async fn sigkill_while_waiting_for_approval_loses_nothing() {
     assert_eq!(run_status(&second, id).await, "awaiting-approval");
     approve(&second, approval).await;
     finish_and_check(&second, id, &sim, 60).await;
+}
+
+/// Fast durable retries for the flaky-network tests.
+const QUICK_RETRY: &str = "[retry]\ninitial-interval = \"1s\"\nmax-interval = \"2s\"\n";
+
+/// Kills `serve` when `count` reaches `at`, and starts a new one; a failed run `id` stops the
+/// test with its error.
+async fn kill_when(
+    (serve, id): (Serve, u64),
+    dir: &Path,
+    magento: &str,
+    what: &str,
+    mut count: impl FnMut() -> usize,
+    at: usize,
+) -> Serve {
+    wait_for(what, Duration::from_secs(300), async || {
+        if run_status(&serve, id).await == "failed" {
+            panic!("{}", get(format!("{}/api/runs/{id}", serve.url)).await);
+        }
+        count() >= at
+    })
+    .await;
+    drop(serve); // SIGKILL, then reap
+    serve_via(dir, magento)
+}
+
+fn creates(server: &Server) -> BTreeMap<String, usize> {
+    let state = server.sim.read();
+    let mut per = BTreeMap::new();
+    for w in &state.writes {
+        if w.entity == "customer" && w.op == "create" {
+            let email = state
+                .all_customers()
+                .find(|c| c.id == w.id)
+                .map_or_else(|| format!("#{}", w.id), |c| c.email.clone());
+            *per.entry(email).or_default() += 1;
+        }
+    }
+    per
+}
+
+/// Issue 11: 1,100 customers moved with one `customers.update` each through a proxy that
+/// refuses, fails after applying, or drops a quarter of all requests, with `serve` killed
+/// while the run awaits approval and twice during the writes: each customer written once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_flaky_network_and_three_sigkills_write_each_customer_exactly_once() {
+    let sim = sim(1100).await;
+    let proxy = proxy::Proxy::start(&sim.url(), 0.25).await;
+    let dir = scratch("flaky-updates");
+    workflow(
+        &dir,
+        "mover",
+        mageflow_test_artifacts::UPDATE_EACH,
+        QUICK_RETRY,
+    );
+    let first = serve_via(&dir, &proxy.url);
+    let (id, approval) = start_run(&first, "mover", "1 2").await;
+    drop(first); // killed while awaiting approval
+    let second = serve_via(&dir, &proxy.url);
+    assert_eq!(run_status(&second, id).await, "awaiting-approval");
+    approve(&second, approval).await;
+    let third = kill_when(
+        (second, id),
+        &dir,
+        &proxy.url,
+        "300 writes",
+        || updates(&sim).len(),
+        300,
+    )
+    .await;
+    let fourth = kill_when(
+        (third, id),
+        &dir,
+        &proxy.url,
+        "700 writes",
+        || updates(&sim).len(),
+        700,
+    )
+    .await;
+    finish_and_check(&fourth, id, &sim, 1100).await;
+    assert!(
+        proxy.faults() > 500,
+        "the proxy misbehaved {} times",
+        proxy.faults()
+    );
+    let counts = &proxy.counts;
+    for (kind, n) in [
+        ("refused", &counts.refused),
+        ("failed after", &counts.failed_after),
+        ("dropped after", &counts.dropped_after),
+    ] {
+        assert!(
+            n.load(std::sync::atomic::Ordering::Relaxed) > 50,
+            "{kind}: {n:?}"
+        );
+    }
+}
+
+/// Issue 11: the same for a bulk run (`bulk.submit-updates` + `bulk.wait`): the consumer is
+/// held so `serve` is killed with the bulks submitted and open, and again while it waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_flaky_network_and_sigkills_submit_each_bulk_update_once() {
+    let sim = sim(1000).await;
+    sim.sim.write().consumer_running = false;
+    let proxy = proxy::Proxy::start(&sim.url(), 0.25).await;
+    let dir = scratch("flaky-bulk");
+    workflow(
+        &dir,
+        "reassign",
+        mageflow_test_artifacts::GROUP_REASSIGN,
+        QUICK_RETRY,
+    );
+    let first = serve_via(&dir, &proxy.url);
+    let (id, approval) = start_run(&first, "reassign", r#"{"from_group": 1, "to_group": 2}"#).await;
+    drop(first);
+    let second = serve_via(&dir, &proxy.url);
+    approve(&second, approval).await;
+    let scheduled = || {
+        sim.sim
+            .read()
+            .bulks
+            .values()
+            .map(|b| b.operations.len())
+            .sum::<usize>()
+    };
+    let third = kill_when(
+        (second, id),
+        &dir,
+        &proxy.url,
+        "the first bulk",
+        scheduled,
+        1,
+    )
+    .await;
+    let fourth = kill_when((third, id), &dir, &proxy.url, "every bulk", scheduled, 1000).await;
+    assert_eq!(
+        scheduled(),
+        1000,
+        "each customer scheduled once, none resubmitted"
+    );
+    {
+        let mut state = sim.sim.write();
+        state.consumer_running = true;
+    }
+    succeeded(&fourth, id).await;
+    assert_eq!(scheduled(), 1000, "nothing submitted twice");
+    let per = updates(&sim);
+    assert_eq!(per.len(), 1000, "every customer written");
+    assert!(per.values().all(|n| *n == 1), "written more than once");
+    assert!(sim.sim.read().all_customers().all(|c| c.group_id == 2));
+}
+
+/// Issue 11: the same for creates: 400 customers created with one `customers.create` each,
+/// `serve` killed during the creates; each customer exists once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_flaky_network_and_sigkills_create_each_customer_once() {
+    let sim = sim(0).await;
+    let proxy = proxy::Proxy::start(&sim.url(), 0.25).await;
+    let dir = scratch("flaky-creates");
+    workflow(
+        &dir,
+        "creator",
+        mageflow_test_artifacts::CREATE_EACH,
+        QUICK_RETRY,
+    );
+    let first = serve_via(&dir, &proxy.url);
+    let (id, approval) = start_run(&first, "creator", "400").await;
+    approve(&first, approval).await;
+    let second = kill_when(
+        (first, id),
+        &dir,
+        &proxy.url,
+        "100 creates",
+        || creates(&sim).len(),
+        100,
+    )
+    .await;
+    let third = kill_when(
+        (second, id),
+        &dir,
+        &proxy.url,
+        "250 creates",
+        || creates(&sim).len(),
+        250,
+    )
+    .await;
+    succeeded(&third, id).await;
+    let per = creates(&sim);
+    assert_eq!(per.len(), 400, "every customer created");
+    let twice: Vec<_> = per.iter().filter(|(_, n)| **n != 1).collect();
+    assert!(twice.is_empty(), "created more than once: {twice:?}");
+    assert_eq!(sim.sim.read().all_customers().count(), 400);
+}
+
+/// Issue 11: Magento answers 503 to everything for a minute in the middle of a run: the run
+/// goes `retrying`, holds no worker, survives a restart in that state, and finishes when
+/// Magento is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_minute_of_503s_is_waited_out_retrying_across_a_restart() {
+    let sim = sim(400).await;
+    let proxy = proxy::Proxy::start(&sim.url(), 0.0).await;
+    let dir = scratch("outage");
+    workflow(
+        &dir,
+        "mover",
+        mageflow_test_artifacts::UPDATE_EACH,
+        "[retry]\ninitial-interval = \"2s\"\nmax-interval = \"10s\"\n",
+    );
+    let first = serve_via(&dir, &proxy.url);
+    let (id, approval) = start_run(&first, "mover", "1 2").await;
+    approve(&first, approval).await;
+    wait_for("100 writes", Duration::from_secs(120), async || {
+        updates(&sim).len() >= 100
+    })
+    .await;
+    proxy.set_outage(true);
+    let outage = Instant::now();
+    wait_for("the run to retry", Duration::from_secs(60), async || {
+        run_status(&first, id).await == "retrying"
+    })
+    .await;
+    let run = get(format!("{}/api/runs/{id}", first.url)).await;
+    assert!(run["retry"]["next_at"].as_u64().is_some(), "{run}");
+    assert!(
+        run["retry"]["last_error"].as_str().unwrap().contains("503"),
+        "{run}"
+    );
+    assert!(
+        run["error"].as_str().unwrap().starts_with("retrying at "),
+        "{run}"
+    );
+    let metrics = reqwest::get(format!("{}/metrics", first.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("mageflow_runs_retrying 1\n"), "{metrics}");
+    drop(first);
+    let second = serve_via(&dir, &proxy.url);
+    assert_eq!(
+        run_status(&second, id).await,
+        "retrying",
+        "the state survives a restart"
+    );
+    let written = updates(&sim).len();
+    tokio::time::sleep(Duration::from_secs(60).saturating_sub(outage.elapsed())).await;
+    assert_eq!(
+        updates(&sim).len(),
+        written,
+        "nothing reached Magento in the outage"
+    );
+    let run = get(format!("{}/api/runs/{id}", second.url)).await;
+    assert!(
+        run["retry"]["attempts"].as_u64().unwrap() >= 3,
+        "it kept trying: {run}"
+    );
+    proxy.set_outage(false);
+    finish_and_check(&second, id, &sim, 400).await;
 }

@@ -649,3 +649,56 @@ async fn without_durable_retries_the_plugin_gets_unavailable() {
         ended.error
     );
 }
+
+/// Issue 11: a Python plugin (componentize-py) that does not catch a host error fails the
+/// run, and the run's first error line names the exception, not a wasm backtrace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uncaught_python_exception_is_the_first_line_of_the_runs_error() {
+    let server = sim(3).await;
+    let wf = workflow(
+        "py",
+        built::PY_UNCAUGHT,
+        // componentize-py imports every interface of the world.
+        "grants = [\"customers:read\", \"admin-users:read\", \"bulk\", \"approvals\"]\n",
+    );
+    let engine = engine(&server, wf);
+    let run = engine
+        .start(
+            "py",
+            Event::Manual {
+                input: String::new(),
+            },
+            "alice",
+            false,
+        )
+        .unwrap();
+    let ended = engine.execute(run.id).await.unwrap();
+    assert_eq!(ended.status, Status::Failed);
+    let error = ended.error.unwrap();
+    let first = error.lines().next().unwrap();
+    assert!(
+        first.starts_with("the plugin failed: uncaught Python exception "),
+        "{error}\n{:?}",
+        ended.log
+    );
+    assert!(
+        first.contains("MagentoError_NotFound"),
+        "names the host error: {first}"
+    );
+    assert!(
+        !first.contains("wasm backtrace") && !first.contains("libc.so"),
+        "{first}"
+    );
+    assert!(
+        ended
+            .log
+            .iter()
+            .any(|(level, line)| level == "stderr" && line.contains("PyErr")),
+        "what Python printed is in the log: {:?}",
+        ended.log
+    );
+    assert!(
+        ended.log.iter().any(|(level, _)| level == "trap"),
+        "the wasm backtrace is in the log"
+    );
+}

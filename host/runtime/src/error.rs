@@ -33,7 +33,7 @@ pub enum Error {
     Memory(usize),
     /// The plugin trapped (a panic, an uncaught exception, an unreachable, a bad access). The
     /// text is the cause in one line; the backtrace is in the run's log.
-    #[error("the plugin failed: {0} (its stderr and the wasm backtrace are in the run's log)")]
+    #[error("the plugin failed: {0} (its stderr and backtrace are in the run's log)")]
     Trap(String),
     /// The run stopped to wait for an approval; it resumes by replay once decided.
     #[error("the run is waiting for approval {0:?}")]

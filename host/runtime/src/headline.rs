@@ -6,6 +6,7 @@
 /// of the trap's own `text` (a host fault, an unreachable, a bad access).
 pub(crate) fn of_trap(stderr: &str, text: &str) -> String {
     python(stderr)
+        .or_else(|| python_error(stderr))
         .or_else(|| rust_panic(stderr))
         .or_else(|| javascript(stderr))
         .unwrap_or_else(|| plain(text))
@@ -19,11 +20,39 @@ fn python(stderr: &str) -> Option<String> {
         .map(|l| format!("uncaught Python exception {}", l.trim()))
 }
 
+/// An exception componentize-py's runtime could not hand back, as its panic shows it:
+/// `PyErr { type: <class 'TypeError'>, value: TypeError("..."), traceback: None }`. A host
+/// error raised out of `run` lands here: `run` may only fail with a string.
+fn python_error(stderr: &str) -> Option<String> {
+    let (_, rest) = stderr.split_once("PyErr { type: <class '")?;
+    let (kind, rest) = rest.split_once("'>")?;
+    let value = rest
+        .split_once("value: ")
+        .map_or("", |(_, v)| v.split(", traceback:").next().unwrap_or(v));
+    let message = value
+        .strip_prefix(kind)
+        .and_then(|v| v.strip_prefix('('))
+        .and_then(|v| v.strip_suffix(')'))
+        .unwrap_or(value)
+        .trim_matches('"');
+    let host_error = message
+        .strip_prefix('\'')
+        .and_then(|m| m.split_once("' object is not an instance of 'str'"))
+        .map(|(class, _)| class)
+        .filter(|class| class.starts_with("MagentoError_"));
+    Some(match host_error {
+        Some(class) => format!(
+            "uncaught Python exception {kind}: {message} (the host error {class} was raised out of run uncaught: catch it, or raise Err with a message)"
+        ),
+        None => format!("uncaught Python exception {kind}: {message}"),
+    })
+}
+
 /// `panicked at src/lib.rs:9:9: message` from Rust's panic hook.
 fn rust_panic(stderr: &str) -> Option<String> {
     let mut lines = stderr.lines();
     let at = lines.find_map(|l| {
-        let (_, rest) = l.split_once("' panicked at ")?;
+        let (_, rest) = l.split_once(" panicked at ")?;
         Some(rest.trim_end_matches(':').to_owned())
     })?;
     let message: Vec<&str> = lines
@@ -75,6 +104,19 @@ mod tests {
                 "error while executing at wasm backtrace:\n 0: libc.so!abort"
             ),
             "uncaught Python exception TypeError: 'MagentoError_Unavailable' object is not an instance of 'str'"
+        );
+    }
+
+    #[test]
+    fn a_host_error_raised_out_of_a_python_run_is_named() {
+        let stderr = "\nthread '<unnamed>' (1) panicked at runtime/src/lib.rs:1494:89:\n\
+                      called `Result::unwrap()` on an `Err` value: PyErr { type: <class 'TypeError'>, \
+                      value: TypeError(\"'MagentoError_NotFound' object is not an instance of 'str'\"), traceback: None }\n\
+                      note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
+        assert_eq!(
+            of_trap(stderr, "error while executing at wasm backtrace:"),
+            "uncaught Python exception TypeError: 'MagentoError_NotFound' object is not an instance of 'str' \
+             (the host error MagentoError_NotFound was raised out of run uncaught: catch it, or raise Err with a message)"
         );
     }
 

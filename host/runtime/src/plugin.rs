@@ -4,15 +4,15 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, ResourceTable, types::ComponentItem};
 use wasmtime::{
     Cache, CacheConfig, Config, Enabled, Engine, InstanceAllocationStrategy,
-    PoolingAllocationConfig, Store, StoreLimitsBuilder, Trap,
+    PoolingAllocationConfig, Store, StoreLimitsBuilder, Trap, UpdateDeadline,
 };
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -47,7 +47,7 @@ const OUTPUT_CAPACITY: usize = 256 * 1024;
 /// Per-run limits, with safe defaults (30 s, 128 MiB).
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Longest a run may take.
+    /// Longest the plugin may run in one attempt; time spent waiting on Magento does not count.
     pub wall_time: Duration,
     /// Most linear memory a run may hold, in bytes.
     pub memory_bytes: usize,
@@ -360,7 +360,7 @@ impl Plugin {
         opts.hooks.install(&mut wasi);
         let wasi = wasi.build();
         let granted = Arc::new(AtomicBool::new(false));
-        let gateway: Arc<dyn Gateway> = if opts.gated.is_empty() {
+        let gated: Arc<dyn Gateway> = if opts.gated.is_empty() {
             opts.gateway.clone()
         } else {
             Arc::new(Gate {
@@ -369,6 +369,13 @@ impl Plugin {
                 granted: granted.clone(),
             })
         };
+        // The wall-time limit bounds the plugin's own running: time spent waiting on Magento
+        // (a slow store, a flaky network) does not count against it.
+        let waited = Arc::new(AtomicU64::new(0));
+        let gateway: Arc<dyn Gateway> = Arc::new(Timed {
+            inner: gated,
+            waited: waited.clone(),
+        });
         let gateway = &gateway;
         let state = HostState {
             wasi,
@@ -408,9 +415,19 @@ impl Plugin {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        let ticks = (opts.limits.wall_time.as_millis() / TICK.as_millis()).max(1) as u64;
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
+        let limit = opts.limits.wall_time;
+        let ticks = |d: Duration| (d.as_millis() / TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks(limit));
+        let started = Instant::now();
+        store.epoch_deadline_callback(move |_| {
+            let own = started
+                .elapsed()
+                .saturating_sub(Duration::from_nanos(waited.load(Ordering::Relaxed)));
+            match limit.checked_sub(own) {
+                Some(left) if !left.is_zero() => Ok(UpdateDeadline::Continue(ticks(left))),
+                _ => Err(Trap::Interrupt.into()),
+            }
+        });
         let outcome = match self.pre.instantiate_async(&mut store).await {
             Ok(bindings) => self.call(&bindings, &mut store, trigger).await,
             Err(e) => Err(Error::WrongWorld(format!("{e:#}"))),
@@ -464,8 +481,30 @@ impl Plugin {
                     after: p.after,
                 }
             } else {
-                Error::Trap(format!("{e:#}"))
+                // The root cause first (a host fault, a wasm trap), then the whole chain
+                // with its backtrace.
+                Error::Trap(format!("{}\n{e:#}", e.root_cause()))
             }
+        })
+    }
+}
+
+/// A gateway that counts the time its calls take (waiting on Magento), so the wall-time
+/// limit counts only the plugin's own running.
+#[derive(Debug)]
+struct Timed {
+    inner: Arc<dyn Gateway>,
+    waited: Arc<AtomicU64>,
+}
+
+impl Gateway for Timed {
+    fn call(&self, call: crate::gateway::Call) -> crate::gateway::Pending<'_> {
+        Box::pin(async move {
+            let began = Instant::now();
+            let answer = self.inner.call(call).await;
+            let took = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            self.waited.fetch_add(took, Ordering::Relaxed);
+            answer
         })
     }
 }

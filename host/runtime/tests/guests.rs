@@ -359,7 +359,8 @@ async fn host_calls_go_through_the_gateway_and_a_wrong_reply_stops_the_run() {
     assert!(
         err.to_string()
             .contains("host fault: the gateway answered customers.get with Done"),
-        "{err}"
+        "{err}: {:?}",
+        report.log
     );
 }
 
@@ -402,9 +403,11 @@ fn every_guest_has_a_test() {
         };
     }
     mageflow_test_artifacts::foreach_guest!(collect);
-    // The example plugins are tested in tests/plugins.rs, UPDATE_EACH in host/engine.
+    // The example plugins are tested in tests/plugins.rs, UPDATE_EACH in host/engine,
+    // CREATE_EACH in host/cli/tests/serve.rs, PY_UNCAUGHT in host/engine.
     let tested = [
         "ALLOC_UNBOUNDED",
+        "CREATE_EACH",
         "CUSTOMER_WATCH",
         "ECHO",
         "GROUP_REASSIGN",
@@ -412,6 +415,7 @@ fn every_guest_has_a_test() {
         "LOOP_FOREVER",
         "OFFBOARD_ADMIN",
         "ONBOARD_CUSTOMER",
+        "PY_UNCAUGHT",
         "TRAP",
         "UNGRANTED",
         "UPDATE_EACH",
