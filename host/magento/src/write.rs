@@ -113,6 +113,63 @@ impl Written {
     }
 }
 
+/// The records a single write changes, and how each is addressed.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Customer,
+    AdminUser,
+}
+
+impl Kind {
+    fn noun(self) -> &'static str {
+        match self {
+            Kind::Customer => "customer",
+            Kind::AdminUser => "admin user",
+        }
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            Kind::Customer => "/V1/customers",
+            Kind::AdminUser => "/V1/users",
+        }
+    }
+
+    /// The key a request body wraps the record in.
+    fn body_key(self) -> &'static str {
+        match self {
+            Kind::Customer => "customer",
+            Kind::AdminUser => "user",
+        }
+    }
+
+    /// What a create is looked up by (with the website, for customers).
+    fn natural_key(self) -> &'static str {
+        match self {
+            Kind::Customer => "email",
+            Kind::AdminUser => "username",
+        }
+    }
+
+    fn wrote(self, method: &str, path: &str, v: Value) -> Result<Wrote> {
+        Ok(match self {
+            Kind::Customer => Wrote::Customer(decode(method, path, v)?),
+            Kind::AdminUser => Wrote::AdminUser(decode(method, path, v)?),
+        })
+    }
+}
+
+impl Wrote {
+    /// The id of the record written (0 for a delete or receipts).
+    fn id(&self) -> u64 {
+        match self {
+            Wrote::Customer(c) => c.id,
+            Wrote::AdminUser(u) => u.id,
+            Wrote::Deleted | Wrote::Receipts(_) => 0,
+        }
+    }
+}
+
 /// One customer of a bulk update: its id, its patch, and the whole object to send.
 #[derive(Debug, Clone)]
 pub struct Patched {
@@ -202,49 +259,40 @@ impl MagentoClient {
     /// journal recorded its intent and no answer), so it is checked before anything is sent.
     pub async fn write(&self, write: &Write, in_doubt: bool) -> Result<Written> {
         match write {
-            Write::UpdateCustomer(id, patch) => self.write_customer(*id, patch, in_doubt).await,
-            Write::CreateCustomer(new) => self.write_new_customer(new, in_doubt).await,
-            Write::DeleteCustomer(id) => {
-                let entity = format!("customer {id}");
-                if in_doubt && gone(self.customer(*id).await)? {
-                    return Ok(Written::found(entity, Wrote::Deleted));
-                }
-                let path = format!("/V1/customers/{id}");
-                let path = path.as_str();
-                self.settle(
-                    &entity,
-                    move || self.request(Method::DELETE, path, "", None, Repeat::IfUnsent),
-                    move || async move {
-                        Ok(gone(self.customer(*id).await)?.then_some(Value::Bool(true)))
-                    },
-                )
-                .await?;
-                Ok(Written::sent(entity, Vec::new(), Wrote::Deleted))
+            Write::UpdateCustomer(id, patch) => {
+                self.write_patch(Kind::Customer, *id, patch, in_doubt).await
+            }
+            Write::UpdateAdminUser(id, patch) => {
+                self.write_patch(Kind::AdminUser, *id, patch, in_doubt)
+                    .await
+            }
+            Write::DeleteCustomer(id) => self.write_delete(Kind::Customer, *id, in_doubt).await,
+            Write::DeleteAdminUser(id) => self.write_delete(Kind::AdminUser, *id, in_doubt).await,
+            Write::CreateCustomer(new) => {
+                self.check_new_customer(new).await?;
+                let look = move || async move {
+                    let found = self
+                        .find_customer_by_email(&new.email, new.website_id)
+                        .await?;
+                    Ok(found.map(|c| serde_json::to_value(c).unwrap_or_default()))
+                };
+                self.write_create(Kind::Customer, &new.email, &new.body(), look, in_doubt)
+                    .await
+            }
+            Write::CreateAdminUser(new) => {
+                self.check_new_admin_user(new).await?;
+                let look = move || async move {
+                    let found = self.find_admin_user_by_username(&new.username).await?;
+                    Ok(found.map(|u| serde_json::to_value(u).unwrap_or_default()))
+                };
+                self.write_create(Kind::AdminUser, &new.username, &new.body(), look, in_doubt)
+                    .await
             }
             Write::BulkUpdateCustomers {
                 updates,
                 chunk,
                 since,
             } => self.write_bulk(updates, *chunk, *since, in_doubt).await,
-            Write::UpdateAdminUser(id, patch) => self.write_admin_user(*id, patch, in_doubt).await,
-            Write::CreateAdminUser(new) => self.write_new_admin_user(new, in_doubt).await,
-            Write::DeleteAdminUser(id) => {
-                let entity = format!("admin user {id}");
-                if in_doubt && gone(self.admin_user(*id).await)? {
-                    return Ok(Written::found(entity, Wrote::Deleted));
-                }
-                let path = format!("/V1/users/{id}");
-                let path = path.as_str();
-                self.settle(
-                    &entity,
-                    move || self.request(Method::DELETE, path, "", None, Repeat::IfUnsent),
-                    move || async move {
-                        Ok(gone(self.admin_user(*id).await)?.then_some(Value::Bool(true)))
-                    },
-                )
-                .await?;
-                Ok(Written::sent(entity, Vec::new(), Wrote::Deleted))
-            }
         }
     }
 
@@ -280,91 +328,11 @@ impl MagentoClient {
         }
     }
 
-    /// The customer when every field `patch` sets holds its value (the PUT-merge landed).
-    pub async fn customer_update_landed(&self, id: u64, patch: &Patch) -> Result<Option<Value>> {
-        let stored = self.customer_json(id).await?;
-        Ok(patch.changes(&stored, id)?.is_empty().then_some(stored))
-    }
-
-    async fn write_customer(&self, id: u64, patch: &Patch, in_doubt: bool) -> Result<Written> {
-        let entity = format!("customer {id}");
-        let path = format!("/V1/customers/{id}");
-        let before = self.customer_json(id).await?;
-        let changes = patch.changes(&before, id)?;
-        if in_doubt && changes.is_empty() {
-            let found = decode("GET", &path, before)?;
-            return Ok(Written::found(entity, Wrote::Customer(found)));
-        }
-        let body = json!({ "customer": patch.apply(before, id)? });
-        let (path_ref, body) = (path.as_str(), &body);
-        let saved = self
-            .settle(
-                &entity,
-                move || self.request(Method::PUT, path_ref, "", Some(body), Repeat::IfUnsent),
-                move || self.customer_update_landed(id, patch),
-            )
-            .await?;
-        Ok(Written::sent(
-            entity,
-            changes,
-            Wrote::Customer(decode("PUT", &path, saved)?),
-        ))
-    }
-
-    async fn write_new_customer(&self, new: &NewCustomer, in_doubt: bool) -> Result<Written> {
-        self.check_new_customer(new).await?;
-        let look = move || async move {
-            self.find_customer_by_email(&new.email, new.website_id)
-                .await
-                .map(|found| found.map(|c| serde_json::to_value(c).unwrap_or_default()))
-        };
-        if in_doubt && let Some(found) = look().await? {
-            let found: Customer = decode("GET", "/V1/customers/search", found)?;
-            return Ok(Written::found(
-                format!("customer {}", found.id),
-                Wrote::Customer(found),
-            ));
-        }
-        let body = new.body();
-        let body = &body;
-        let created = self
-            .settle(
-                &format!("new customer {}", new.email),
-                move || {
-                    self.request(
-                        Method::POST,
-                        "/V1/customers",
-                        "",
-                        Some(body),
-                        Repeat::IfUnsent,
-                    )
-                },
-                look,
-            )
-            .await?;
-        let created: Customer = decode("POST", "/V1/customers", created)?;
-        let changes = vec![Change {
-            field: "email".into(),
-            before: Value::Null,
-            after: json!(created.email),
-        }];
-        Ok(Written::sent(
-            format!("customer {}", created.id),
-            changes,
-            Wrote::Customer(created),
-        ))
-    }
-
-    /// The admin user as stored, without the fields that are never sent back.
-    async fn admin_user_json(&self, id: u64) -> Result<Value> {
+    /// A record as stored, without the fields that are never sent back (a password).
+    async fn stored(&self, kind: Kind, id: u64) -> Result<Value> {
+        let path = format!("{}/{id}", kind.path());
         let mut stored = self
-            .request(
-                Method::GET,
-                &format!("/V1/users/{id}"),
-                "",
-                None,
-                Repeat::Safe,
-            )
+            .request(Method::GET, &path, "", None, Repeat::Safe)
             .await?;
         if let Some(obj) = stored.as_object_mut() {
             obj.remove("password");
@@ -372,34 +340,99 @@ impl MagentoClient {
         Ok(stored)
     }
 
-    /// The admin user when every field `patch` sets holds its value.
-    pub async fn admin_user_update_landed(&self, id: u64, patch: &Patch) -> Result<Option<Value>> {
-        let stored = self.admin_user_json(id).await?;
+    /// The record when every field `patch` sets holds its value (the PUT-merge landed).
+    async fn patch_landed(&self, kind: Kind, id: u64, patch: &Patch) -> Result<Option<Value>> {
+        let stored = self.stored(kind, id).await?;
         Ok(patch.changes(&stored, id)?.is_empty().then_some(stored))
     }
 
-    async fn write_admin_user(&self, id: u64, patch: &Patch, in_doubt: bool) -> Result<Written> {
-        let entity = format!("admin user {id}");
-        let path = format!("/V1/users/{id}");
-        let before = self.admin_user_json(id).await?;
+    async fn write_patch(
+        &self,
+        kind: Kind,
+        id: u64,
+        patch: &Patch,
+        in_doubt: bool,
+    ) -> Result<Written> {
+        let entity = format!("{} {id}", kind.noun());
+        let path = format!("{}/{id}", kind.path());
+        let before = self.stored(kind, id).await?;
         let changes = patch.changes(&before, id)?;
         if in_doubt && changes.is_empty() {
-            let found = decode("GET", &path, before)?;
-            return Ok(Written::found(entity, Wrote::AdminUser(found)));
+            return Ok(Written::found(entity, kind.wrote("GET", &path, before)?));
         }
-        let body = json!({ "user": patch.apply(before, id)? });
+        let body = json!({ kind.body_key(): patch.apply(before, id)? });
         let (path_ref, body) = (path.as_str(), &body);
         let saved = self
             .settle(
                 &entity,
                 move || self.request(Method::PUT, path_ref, "", Some(body), Repeat::IfUnsent),
-                move || self.admin_user_update_landed(id, patch),
+                move || self.patch_landed(kind, id, patch),
             )
             .await?;
         Ok(Written::sent(
             entity,
             changes,
-            Wrote::AdminUser(decode("PUT", &path, saved)?),
+            kind.wrote("PUT", &path, saved)?,
+        ))
+    }
+
+    async fn write_delete(&self, kind: Kind, id: u64, in_doubt: bool) -> Result<Written> {
+        let entity = format!("{} {id}", kind.noun());
+        let is_gone = move || async move {
+            Ok(gone(self.stored(kind, id).await)?.then_some(Value::Bool(true)))
+        };
+        if in_doubt && is_gone().await?.is_some() {
+            return Ok(Written::found(entity, Wrote::Deleted));
+        }
+        let path = format!("{}/{id}", kind.path());
+        let path = path.as_str();
+        self.settle(
+            &entity,
+            move || self.request(Method::DELETE, path, "", None, Repeat::IfUnsent),
+            is_gone,
+        )
+        .await?;
+        Ok(Written::sent(entity, Vec::new(), Wrote::Deleted))
+    }
+
+    /// Creates a record whose natural key is `key`; `look` finds it by that key.
+    async fn write_create<L, LF>(
+        &self,
+        kind: Kind,
+        key: &str,
+        body: &Value,
+        look: L,
+        in_doubt: bool,
+    ) -> Result<Written>
+    where
+        L: Fn() -> LF,
+        LF: Future<Output = Result<Option<Value>>>,
+    {
+        let search = format!("{}/search", kind.path());
+        if in_doubt && let Some(found) = look().await? {
+            let wrote = kind.wrote("GET", &search, found)?;
+            return Ok(Written::found(
+                format!("{} {}", kind.noun(), wrote.id()),
+                wrote,
+            ));
+        }
+        let created = self
+            .settle(
+                &format!("new {} {key}", kind.noun()),
+                move || self.request(Method::POST, kind.path(), "", Some(body), Repeat::IfUnsent),
+                look,
+            )
+            .await?;
+        let wrote = kind.wrote("POST", kind.path(), created)?;
+        let changes = vec![Change {
+            field: kind.natural_key().into(),
+            before: Value::Null,
+            after: json!(key),
+        }];
+        Ok(Written::sent(
+            format!("{} {}", kind.noun(), wrote.id()),
+            changes,
+            wrote,
         ))
     }
 
@@ -418,42 +451,6 @@ impl MagentoClient {
             )
             .await?;
         Ok(page.items.into_iter().next())
-    }
-
-    async fn write_new_admin_user(&self, new: &NewAdminUser, in_doubt: bool) -> Result<Written> {
-        self.check_new_admin_user(new).await?;
-        let look = move || async move {
-            self.find_admin_user_by_username(&new.username)
-                .await
-                .map(|found| found.map(|u| serde_json::to_value(u).unwrap_or_default()))
-        };
-        if in_doubt && let Some(found) = look().await? {
-            let found: AdminUser = decode("GET", "/V1/users/search", found)?;
-            return Ok(Written::found(
-                format!("admin user {}", found.id),
-                Wrote::AdminUser(found),
-            ));
-        }
-        let body = new.body();
-        let body = &body;
-        let created = self
-            .settle(
-                &format!("new admin user {}", new.username),
-                move || self.request(Method::POST, "/V1/users", "", Some(body), Repeat::IfUnsent),
-                look,
-            )
-            .await?;
-        let created: AdminUser = decode("POST", "/V1/users", created)?;
-        let changes = vec![Change {
-            field: "username".into(),
-            before: Value::Null,
-            after: json!(created.username),
-        }];
-        Ok(Written::sent(
-            format!("admin user {}", created.id),
-            changes,
-            Wrote::AdminUser(created),
-        ))
     }
 
     async fn write_bulk(
