@@ -279,6 +279,7 @@ fn print_run(run: &Value) {
             r["call"].as_str().unwrap_or("?"),
             mageflow_engine::utc_text(r["first_failed_at"].as_u64().unwrap_or(0)),
         );
+        println!("  `mageflow serve` attempts it again when due (it replays, repeating no write)");
     }
     if let Some(plan) = run["plan"].as_array().filter(|p| !p.is_empty()) {
         println!("  planned writes:");
