@@ -524,20 +524,19 @@ async fn workflow_state_outlives_runs_and_replays_read_what_they_read() {
     );
 }
 
-/// Issue 11: a call that keeps failing with 503 does not fail the run: the run goes
-/// `retrying` with the next attempt time and the last error, holds nothing but a wake-up,
-/// and finishes by replay once Magento is back, each customer written once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_that_meets_503s_waits_retrying_and_finishes_when_magento_is_back() {
-    let server = sim(30).await;
-    let movers = in_group(&server, 1);
+/// Starts update-each (with `retry` lines in its workflow), lets it reach its approval, makes
+/// Magento answer 503 to every customer PUT, and approves: the engine, the run's id, and the
+/// run as the approval left it.
+async fn approved_into_put_503s(
+    server: &Server,
+    retry: &str,
+) -> (Engine, u64, mageflow_store::Run) {
     let wf = workflow(
         "mover",
         built::UPDATE_EACH,
-        "grants = [\"customers:read\", \"customers:write\", \"approvals\"]\n\
-         [retry]\ninitial-interval = \"1s\"\nmax-interval = \"2s\"\n",
+        &format!("grants = [\"customers:read\", \"customers:write\", \"approvals\"]\n{retry}"),
     );
-    let engine = engine(&server, wf);
+    let engine = engine(server, wf);
     let run = engine
         .start(
             "mover",
@@ -555,7 +554,6 @@ async fn a_run_that_meets_503s_waits_retrying_and_finishes_when_magento_is_back(
         .approvals(Some(ApprovalStatus::Pending))
         .unwrap()[0]
         .id;
-    // Magento answers 503 to every customer write from now on.
     server.sim.write().faults.push(
         serde_json::from_value(
             serde_json::json!({"method": "PUT", "path": "/V1/customers/*", "status": 503}),
@@ -566,7 +564,25 @@ async fn a_run_that_meets_503s_waits_retrying_and_finishes_when_magento_is_back(
         .decide(approval, "bob", &Decision::Approve(None))
         .await
         .unwrap();
-    let waiting = resumed.unwrap();
+    (
+        engine,
+        run.id,
+        resumed.expect("the approval settled and the run resumed"),
+    )
+}
+
+/// Issue 11: a call that keeps failing with 503 does not fail the run: the run goes
+/// `retrying` with the next attempt time and the last error, holds nothing but a wake-up,
+/// and finishes by replay once Magento is back, each customer written once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_meets_503s_waits_retrying_and_finishes_when_magento_is_back() {
+    let server = sim(30).await;
+    let movers = in_group(&server, 1);
+    let (engine, run, waiting) = approved_into_put_503s(
+        &server,
+        "[retry]\ninitial-interval = \"1s\"\nmax-interval = \"2s\"\n",
+    )
+    .await;
     assert_eq!(waiting.status, Status::Retrying, "{:?}", waiting.error);
     let retry = waiting.retry.clone().expect("the retry state is kept");
     assert_eq!(
@@ -585,8 +601,8 @@ async fn a_run_that_meets_503s_waits_retrying_and_finishes_when_magento_is_back(
     assert!(engine.due_retries(now() - 1).is_empty(), "not due yet");
     // Still failing: the next attempt counts on.
     let due = engine.due_retries(retry.next_at);
-    assert_eq!(due, vec![run.id]);
-    let again = engine.execute(run.id).await.unwrap();
+    assert_eq!(due, vec![run]);
+    let again = engine.execute(run).await.unwrap();
     assert_eq!(again.status, Status::Retrying);
     assert_eq!(again.retry.as_ref().unwrap().attempts, 2);
     assert_eq!(
@@ -596,8 +612,8 @@ async fn a_run_that_meets_503s_waits_retrying_and_finishes_when_magento_is_back(
     // Magento is back.
     server.sim.write().faults.clear();
     let due = engine.due_retries(again.retry.as_ref().unwrap().next_at);
-    assert_eq!(due, vec![run.id]);
-    let done = engine.execute(run.id).await.unwrap();
+    assert_eq!(due, vec![run]);
+    let done = engine.execute(run).await.unwrap();
     assert_eq!(done.status, Status::Succeeded, "{:?}", done.error);
     assert!(done.retry.is_none());
     let per = writes_per_customer(&server);
@@ -609,39 +625,8 @@ async fn a_run_that_meets_503s_waits_retrying_and_finishes_when_magento_is_back(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_durable_retries_the_plugin_gets_unavailable() {
     let server = sim(5).await;
-    let wf = workflow(
-        "mover",
-        built::UPDATE_EACH,
-        "grants = [\"customers:read\", \"customers:write\", \"approvals\"]\n[retry]\nmax-attempts = 1\n",
-    );
-    let engine = engine(&server, wf);
-    let run = engine
-        .start(
-            "mover",
-            Event::Manual {
-                input: "1 2".into(),
-            },
-            "alice",
-            false,
-        )
-        .unwrap();
-    engine.execute(run.id).await.unwrap();
-    let approval = engine
-        .store()
-        .approvals(Some(ApprovalStatus::Pending))
-        .unwrap()[0]
-        .id;
-    server.sim.write().faults.push(
-        serde_json::from_value(
-            serde_json::json!({"method": "PUT", "path": "/V1/customers/*", "status": 503}),
-        )
-        .unwrap(),
-    );
-    let (_, ended) = engine
-        .decide(approval, "bob", &Decision::Approve(None))
-        .await
-        .unwrap();
-    let ended = ended.unwrap();
+    let (_engine, _run, ended) =
+        approved_into_put_503s(&server, "[retry]\nmax-attempts = 1\n").await;
     assert_eq!(ended.status, Status::Failed);
     assert!(
         ended.error.as_deref().unwrap().contains("Unavailable"),
