@@ -527,6 +527,27 @@ async fn plugin_check_names_missing_grants_and_plugin_run_runs_against_magento()
         stderr(&o),
         "error: the plugin was stopped: it ran past its wall-time limit of 1s\n"
     );
+    // Issue 11: a trap is one headline line naming the panic; the backtrace is in the log.
+    let o = mageflow(
+        &admin_env(&server),
+        &[
+            "plugin",
+            "run",
+            mageflow_test_artifacts::TRAP,
+            "--grants",
+            "",
+        ],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).starts_with(
+            "error: the plugin failed: panicked at tests/guests/trap/src/lib.rs:9:9: this plugin is broken on purpose ("
+        ) && stderr(&o).lines().count() == 1,
+        "{}",
+        stderr(&o)
+    );
+    assert!(stdout(&o).contains("[trap] "), "{}", stdout(&o));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
