@@ -2,8 +2,11 @@
 //! of its arguments and its answer; on replay the recorded answer comes back and nothing is
 //! sent. A write's intent is made durable before the write is sent, so after a crash a write
 //! whose answer was lost is known to be in doubt, and is reconciled (looked up, re-applied
-//! only where it did not land), never blindly repeated. A dry run plans writes instead of
-//! sending them. The run's clock readings are journaled the same way.
+//! only where it did not land), never blindly repeated: by `MagentoClient::write`, the same
+//! check the client makes when an answer is lost on the wire. A call that keeps failing for
+//! a transient reason is not answered at all but postponed, under the workflow's retry policy
+//! (see `retry.rs`). A dry run plans writes instead of sending them. The run's clock readings
+//! are journaled the same way.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
