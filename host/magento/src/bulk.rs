@@ -240,7 +240,7 @@ impl MagentoClient {
     }
 }
 
-fn decode_receipt(v: Value) -> Result<BulkReceipt> {
+pub(crate) fn decode_receipt(v: Value) -> Result<BulkReceipt> {
     serde_json::from_value(v).map_err(|e| Error::Decode {
         method: "bulk".into(),
         path: "/async/bulk/V1/customers".into(),

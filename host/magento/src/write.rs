@@ -18,7 +18,7 @@
 //! a write's intent but not its answer asks [`MagentoClient::write`] with `in_doubt`, which
 //! looks before it sends at all. There is one reconciler, here.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -225,6 +225,31 @@ fn gone<T>(found: Result<T>) -> Result<bool> {
         Err(e) if e.status() == Some(404) => Ok(true),
         Err(e) => Err(e),
     }
+}
+
+/// The bulk whose logged save of customer `id` carries every value `patch` sets, if any.
+fn queued_in<'a>(
+    logged: &'a HashMap<u64, (String, Value)>,
+    id: u64,
+    patch: &Patch,
+) -> Option<&'a str> {
+    let (uuid, saved) = logged.get(&id)?;
+    patch
+        .changes(saved, id)
+        .is_ok_and(|ch| ch.is_empty())
+        .then_some(uuid.as_str())
+}
+
+/// Receipts naming bulks found in the operation log (their items are not known here).
+fn receipts_of(uuids: BTreeSet<String>) -> Vec<BulkReceipt> {
+    uuids
+        .into_iter()
+        .map(|bulk_uuid| BulkReceipt {
+            bulk_uuid,
+            request_items: Vec::new(),
+            errors: false,
+        })
+        .collect()
 }
 
 /// One operation of Magento's log, as far as a check needs it.
@@ -480,40 +505,29 @@ impl MagentoClient {
             landed: Vec::new(),
             wrote: Wrote::Receipts(Vec::new()),
         };
-        let mut found_in: BTreeMap<String, ()> = BTreeMap::new();
+        let mut found_in = BTreeSet::new();
         let mut to_send = Vec::new();
         for ((id, patch), before) in updates.iter().zip(stored) {
             let entity = format!("customer {id}");
-            if in_doubt {
-                // Applied already, or queued in a bulk that will apply it.
-                let queued = logged
-                    .get(id)
-                    .filter(|(_, c)| patch.changes(c, *id).is_ok_and(|ch| ch.is_empty()));
-                if let Some((uuid, _)) = queued {
-                    found_in.insert(uuid.clone(), ());
-                    written.landed.push(entity);
-                    continue;
-                }
-                if patch.changes(&before, *id)?.is_empty() {
-                    written.landed.push(entity);
-                    continue;
-                }
+            if in_doubt && let Some(uuid) = queued_in(&logged, *id, patch) {
+                // Queued in a bulk that applies it, or applied by it already.
+                found_in.insert(uuid.to_owned());
+                written.landed.push(entity);
+                continue;
             }
-            written.changed.push((entity, patch.changes(&before, *id)?));
+            let changes = patch.changes(&before, *id)?;
+            if in_doubt && changes.is_empty() {
+                written.landed.push(entity);
+                continue;
+            }
+            written.changed.push((entity, changes));
             to_send.push(Patched {
                 id: *id,
                 patch: patch.clone(),
                 object: patch.apply(before, *id)?,
             });
         }
-        let mut receipts: Vec<BulkReceipt> = found_in
-            .into_keys()
-            .map(|bulk_uuid| BulkReceipt {
-                bulk_uuid,
-                request_items: Vec::new(),
-                errors: false,
-            })
-            .collect();
+        let mut receipts = receipts_of(found_in);
         if !to_send.is_empty() {
             receipts.extend(self.submit_patched(&to_send, chunk).await?);
         }
@@ -551,11 +565,7 @@ impl MagentoClient {
                                 Repeat::IfUnsent,
                             )
                             .await?;
-                        Ok(vec![decode::<BulkReceipt>(
-                            "PUT",
-                            "/async/bulk/V1/customers/byCustomerId",
-                            v,
-                        )?])
+                        Ok(vec![crate::bulk::decode_receipt(v)?])
                     },
                     move || self.bulk_landed(part, since),
                 )
@@ -569,25 +579,14 @@ impl MagentoClient {
     /// since `since`; `None` when any is missing.
     async fn bulk_landed(&self, part: &[Patched], since: u64) -> Result<Option<Vec<BulkReceipt>>> {
         let logged = self.logged_saves(since).await?;
-        let mut uuids: BTreeMap<String, ()> = BTreeMap::new();
+        let mut uuids = BTreeSet::new();
         for p in part {
-            match logged.get(&p.id) {
-                Some((uuid, c)) if p.patch.changes(c, p.id).is_ok_and(|ch| ch.is_empty()) => {
-                    uuids.insert(uuid.clone(), ());
-                }
-                _ => return Ok(None),
-            }
+            match queued_in(&logged, p.id, &p.patch) {
+                Some(uuid) => uuids.insert(uuid.to_owned()),
+                None => return Ok(None),
+            };
         }
-        Ok(Some(
-            uuids
-                .into_keys()
-                .map(|bulk_uuid| BulkReceipt {
-                    bulk_uuid,
-                    request_items: Vec::new(),
-                    errors: false,
-                })
-                .collect(),
-        ))
+        Ok(Some(receipts_of(uuids)))
     }
 
     /// Every customer save in Magento's operation log since `since` (less the clock skew
