@@ -185,12 +185,8 @@ impl Error {
     /// Whether the request may have taken effect although no success came back: it was sent,
     /// then a 5xx or 429 came, or no answer at all.
     pub fn fate_unknown(&self) -> bool {
-        match self {
-            Error::Transport { source, .. } => !source.is_connect(),
-            Error::Timeout { .. } => true,
-            Error::Refused(r) => r.status >= 500 || r.status == 429,
-            _ => false,
-        }
+        let never_sent = matches!(self, Error::Transport { source, .. } if source.is_connect());
+        self.is_transient() && !never_sent
     }
 
     /// Whether asking again later may succeed: Magento could not be reached or answered 429
