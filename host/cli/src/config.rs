@@ -16,9 +16,29 @@
 //! store = "default"
 //! integration-token = { file = "/etc/mageflow/magento-token" }
 //!
+//! # Tokens for the demo and tests; real ones come from `mageflow tokens create`.
 //! [approvers]
 //! alice = { file = "/etc/mageflow/approvers/alice" }
 //! bob = { env = "MAGEFLOW_TOKEN_BOB" }
+//!
+//! [access]
+//! metrics = "open"          # or "token" (the default): /metrics needs a token
+//! secure-cookies = true     # the pages are served over https (directly or by a proxy)
+//! session-idle = "30m"      # a page session nobody uses ends after this
+//! session-max = "12h"       # and every session after this
+//!
+//! # Single sign-on for the pages (OpenID Connect); the CLI and API keep bearer tokens.
+//! [sso]
+//! issuer = "https://login.example.com"
+//! client-id = "mageflow"
+//! client-secret = { env = "MAGEFLOW_SSO_SECRET" }
+//! redirect-url = "https://mageflow.example.com/ui/sso/callback"
+//! groups-claim = "groups"              # the default
+//! username-claim = "email"             # the default; or preferred_username, sub, ...
+//! scopes = ["profile", "email"]        # the default, besides openid
+//! [sso.roles]
+//! "mageflow-approvers" = ["approver", "viewer"]
+//! "mageflow-operators" = ["operator", "viewer"]
 //!
 //! [limits]
 //! wall-time = "5m"
@@ -80,6 +100,29 @@ struct LimitsFile {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct AccessFile {
+    metrics: Option<String>,
+    secure_cookies: Option<bool>,
+    session_idle: Option<String>,
+    session_max: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct SsoFile {
+    issuer: String,
+    client_id: String,
+    client_secret: Secret,
+    redirect_url: String,
+    groups_claim: Option<String>,
+    username_claim: Option<String>,
+    scopes: Option<Vec<String>>,
+    #[serde(default)]
+    roles: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct File {
     data_dir: Option<PathBuf>,
     workflows: Option<PathBuf>,
@@ -92,6 +135,9 @@ struct File {
     approvers: BTreeMap<String, Secret>,
     #[serde(default)]
     limits: LimitsFile,
+    #[serde(default)]
+    access: AccessFile,
+    sso: Option<SsoFile>,
 }
 
 /// The loaded configuration: every value under the `MAGEFLOW_*` name it stands in for.
@@ -102,6 +148,8 @@ pub(crate) struct Config {
     values: BTreeMap<&'static str, String>,
     /// Default limits for workflows that set none.
     pub(crate) limits: mageflow_runtime::Limits,
+    /// Single sign-on, when `[sso]` is set.
+    pub(crate) sso: Option<mageflow_server::SsoConfig>,
 }
 
 impl std::fmt::Debug for Config {
@@ -180,6 +228,14 @@ impl Config {
         put("MAGEFLOW_CACHE_DIR", path_text(file.cache_dir));
         put("MAGEFLOW_LISTEN", file.listen);
         put("MAGEFLOW_SERVER", file.server);
+        let a = file.access;
+        put("MAGEFLOW_METRICS", a.metrics);
+        put(
+            "MAGEFLOW_SECURE_COOKIES",
+            a.secure_cookies.map(|b| b.to_string()),
+        );
+        put("MAGEFLOW_SESSION_IDLE", a.session_idle);
+        put("MAGEFLOW_SESSION_MAX", a.session_max);
         let m = file.magento;
         put("MAGEFLOW_MAGENTO_URL", m.url);
         put("MAGEFLOW_STORE", m.store);
@@ -239,10 +295,65 @@ impl Config {
         if let Some(mib) = file.limits.memory_mib {
             limits.memory_bytes = mageflow_engine::workflow::memory_bytes(mib).map_err(refused)?;
         }
+        let sso = file
+            .sso
+            .map(|f| f.read(&format!("{shown}: sso"), base, &env))
+            .transpose()?;
         Ok(Config {
             path: Some(path.to_path_buf()),
             values,
             limits,
+            sso,
+        })
+    }
+}
+
+impl SsoFile {
+    fn read(
+        self,
+        what: &str,
+        base: &Path,
+        env: &impl Fn(&str) -> Option<String>,
+    ) -> Result<mageflow_server::SsoConfig, Usage> {
+        let client_secret = self
+            .client_secret
+            .read(&format!("{what}.client-secret"), base, env)?;
+        for (key, url) in [
+            ("issuer", &self.issuer),
+            ("redirect-url", &self.redirect_url),
+        ] {
+            let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+                .iter()
+                .any(|p| url.starts_with(p));
+            if !url.starts_with("https://") && !loopback {
+                return Err(Usage(format!(
+                    "{what}.{key} = {url:?}: use an https URL (plain http only on loopback, for tests)"
+                )));
+            }
+        }
+        let mut roles = Vec::new();
+        for (group, names) in self.roles {
+            let parsed = mageflow_server::Role::parse_list(&names.join(","))
+                .map_err(|e| Usage(format!("{what}.roles.{group:?}: {e}")))?;
+            roles.push((group, parsed));
+        }
+        if roles.is_empty() {
+            return Err(Usage(format!(
+                "{what}.roles: map at least one group to roles, as \"mageflow-approvers\" = \
+                 [\"approver\", \"viewer\"]; without it nobody could sign in"
+            )));
+        }
+        Ok(mageflow_server::SsoConfig {
+            issuer: self.issuer,
+            client_id: self.client_id,
+            client_secret,
+            redirect_url: self.redirect_url,
+            groups_claim: self.groups_claim.unwrap_or_else(|| "groups".into()),
+            username_claim: self.username_claim.unwrap_or_else(|| "email".into()),
+            scopes: self
+                .scopes
+                .unwrap_or_else(|| vec!["profile".into(), "email".into()]),
+            roles,
         })
     }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::Args;
 use mageflow_engine::{Engine, Workflow};
-use mageflow_server::{HMAC_HEADER, Tokens};
+use mageflow_server::{AccessConfig, EnvTokens, HMAC_HEADER};
 use mageflow_store::{ApprovalStatus, Status, Store};
 use serde_json::{Value, json};
 
@@ -155,14 +155,24 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .into_iter()
         .map(|n| (n, random_hex()))
         .collect();
-    let tokens = Tokens::parse(
+    // The group reassignment is started by an operator who may not approve: olga.
+    let operator = random_hex();
+    let env_tokens = EnvTokens::parse(
         &approvers
             .iter()
             .map(|(n, t)| format!("{n}={t}"))
+            .chain([format!("olga:operator+viewer={operator}")])
             .collect::<Vec<_>>()
             .join(","),
     )
     .map_err(anyhow::Error::msg)?;
+    // The demo's tokens live in memory for its lifetime; /metrics is open so it can be read
+    // with a plain curl.
+    let access = AccessConfig {
+        env_tokens,
+        metrics_open: true,
+        ..AccessConfig::default()
+    };
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| {
@@ -178,7 +188,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     );
     let serving = tokio::spawn(mageflow_server::serve(
         engine.clone(),
-        tokens,
+        access,
         listener,
         var,
     ));
@@ -212,13 +222,18 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("      POST /hooks/onboard-customer -> {answer}");
     let reassign: Value = http
         .post(format!("{base}/api/workflows/group-reassign/runs"))
+        .bearer_auth(&operator)
         .json(&json!({ "input": r#"{"from_group": 1, "to_group": 3}"# }))
         .send()
         .await?
         .json()
         .await?;
+    anyhow::ensure!(
+        reassign["id"].is_u64(),
+        "the group reassignment could not be started: {reassign}"
+    );
     println!(
-        "      POST /api/workflows/group-reassign/runs -> run {}",
+        "      POST /api/workflows/group-reassign/runs (as olga, an operator) -> run {}",
         reassign["id"]
     );
     let fired = 2;
@@ -280,7 +295,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         let exe = "cargo run -q --release --";
         for a in &pending {
             println!(
-                "  MAGEFLOW_SERVER={base} MAGEFLOW_APPROVER_TOKEN={} {exe} approvals approve {} --comment 'looks right'",
+                "  MAGEFLOW_SERVER={base} MAGEFLOW_TOKEN={} {exe} approvals approve {} --comment 'looks right'",
                 approvers[0].1, a.id
             );
         }

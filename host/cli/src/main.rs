@@ -1,10 +1,11 @@
-//! `mageflow`: the command line. `mageflow serve` runs workflows; `run`, `runs`, `approvals`
-//! and `workflows` talk to it; `magento` does ad hoc Magento work (customers, bulk, admin
+//! `mageflow`: the command line. `mageflow serve` runs workflows; `run`, `runs`, `approvals`,
+//! `workflows`, `tokens` and `audit` talk to it; `magento` does ad hoc Magento work (customers, bulk, admin
 //! users, roles); `plugin` checks and tries a plugin.
 //!
 //! Exit codes: 0 success, 1 Magento refused or could not be reached (the message says which),
 //! 2 usage error.
 
+mod access;
 mod config;
 mod connect;
 mod demo;
@@ -91,6 +92,10 @@ enum Command {
     Approvals(work::ApprovalsArgs),
     /// List and validate workflows.
     Workflows(work::WorkflowsArgs),
+    /// Create, list and revoke API tokens (admins).
+    Tokens(access::TokensArgs),
+    /// Read the audit: sign-ins, run starts, decisions, token changes, Magento writes.
+    Audit(access::AuditArgs),
 }
 
 /// A usage problem found after parsing (exit code 2).
@@ -137,6 +142,8 @@ fn main() -> ExitCode {
             Command::Runs(args) => work::runs(args).await,
             Command::Approvals(args) => work::approvals(args).await,
             Command::Workflows(args) => work::workflows(args).await,
+            Command::Tokens(args) => access::tokens(args).await,
+            Command::Audit(args) => access::audit(args).await,
         }
     });
     match result {

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use clap::Args;
 use mageflow_engine::{Engine, Workflow};
 use mageflow_magento::MagentoClient;
-use mageflow_server::Tokens;
+use mageflow_server::{AccessConfig, EnvTokens, SessionTimeouts};
 use mageflow_store::Store;
 
 use crate::plugin::compile_runtime;
@@ -20,7 +20,14 @@ pub(crate) struct Places {
     /// The workflows directory (`*.toml`) [default: workflows]
     #[arg(long, env = "MAGEFLOW_WORKFLOWS", value_name = "DIR", global = true)]
     workflows: Option<PathBuf>,
-    /// The data directory (runs, journals, approvals; one process at a time)
+    #[command(flatten)]
+    pub(crate) data: DataPlaces,
+}
+
+/// Where the data lives.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct DataPlaces {
+    /// The data directory (runs, journals, approvals, tokens; one process at a time)
     /// [default: mageflow-data]
     #[arg(long, env = "MAGEFLOW_DATA_DIR", value_name = "DIR", global = true)]
     data_dir: Option<PathBuf>,
@@ -36,6 +43,13 @@ impl Places {
         config::pick(self.workflows.clone(), "MAGEFLOW_WORKFLOWS", "workflows")
     }
 
+    /// The compile cache directory, if one is set.
+    pub(crate) fn cache_dir(&self) -> Option<PathBuf> {
+        self.data.cache_dir()
+    }
+}
+
+impl DataPlaces {
     /// The data directory.
     pub(crate) fn data_dir(&self) -> PathBuf {
         config::pick(self.data_dir.clone(), "MAGEFLOW_DATA_DIR", "mageflow-data")
@@ -56,22 +70,69 @@ pub(crate) struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:7878]
     #[arg(long, env = "MAGEFLOW_LISTEN", value_name = "ADDR")]
     listen: Option<String>,
+    /// Answer `/metrics` without a token (otherwise it needs one, as the API does); also
+    /// `MAGEFLOW_METRICS=open`.
+    #[arg(long)]
+    metrics_open: bool,
 }
 
-/// The approver tokens from `MAGEFLOW_APPROVER_TOKENS` (`name=token,...`).
-pub(crate) fn tokens() -> anyhow::Result<Tokens> {
+/// How the server authenticates, from the environment and `mageflow.toml`:
+/// `MAGEFLOW_APPROVER_TOKENS` (`name=token,name:role+role=token`; for the demo and tests),
+/// `MAGEFLOW_METRICS` (`open` or `token`), `MAGEFLOW_SECURE_COOKIES`, and
+/// `MAGEFLOW_SESSION_IDLE` / `MAGEFLOW_SESSION_MAX` (`30m`, `12h`).
+pub(crate) fn access(metrics_open: bool) -> anyhow::Result<AccessConfig> {
     let text = config::var("MAGEFLOW_APPROVER_TOKENS").unwrap_or_default();
-    Ok(Tokens::parse(&text).map_err(|e| Usage(format!("MAGEFLOW_APPROVER_TOKENS: {e}")))?)
+    let env_tokens =
+        EnvTokens::parse(&text).map_err(|e| Usage(format!("MAGEFLOW_APPROVER_TOKENS: {e}")))?;
+    let metrics_open = metrics_open
+        || match config::var("MAGEFLOW_METRICS").as_deref() {
+            None | Some("token") => false,
+            Some("open") => true,
+            Some(other) => {
+                return Err(Usage(format!(
+                    "MAGEFLOW_METRICS is {other:?}: write open (anyone may read /metrics) or token"
+                ))
+                .into());
+            }
+        };
+    let secure_cookies = match config::var("MAGEFLOW_SECURE_COOKIES").as_deref() {
+        None | Some("0" | "false" | "no") => false,
+        Some("1" | "true" | "yes") => true,
+        Some(other) => {
+            return Err(Usage(format!(
+                "MAGEFLOW_SECURE_COOKIES is {other:?}: write true (served over https) or false"
+            ))
+            .into());
+        }
+    };
+    let mut sessions = SessionTimeouts::default();
+    for (name, slot) in [
+        ("MAGEFLOW_SESSION_IDLE", &mut sessions.idle),
+        ("MAGEFLOW_SESSION_MAX", &mut sessions.absolute),
+    ] {
+        if let Some(text) = config::var(name) {
+            *slot = mageflow_engine::workflow::parse_duration(&text)
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    Usage(format!(
+                        "{name} is {text:?}: write a duration such as 30m or 12h"
+                    ))
+                })?;
+        }
+    }
+    Ok(AccessConfig {
+        env_tokens,
+        sessions,
+        metrics_open,
+        secure_cookies,
+        sso: config::get().sso.clone(),
+    })
 }
 
 /// Opens the store and loads every workflow, each with its Magento client.
 pub(crate) fn engine(places: &Places) -> anyhow::Result<Arc<Engine>> {
     let workflows = Workflow::load_dir_with(&places.workflows(), &config::get().limits)?;
-    let store = Store::open(&places.data_dir())?;
-    let engine = Arc::new(Engine::new(
-        store,
-        Arc::new(compile_runtime(places.cache_dir().as_deref(), false)?),
-    ));
+    let engine = store_engine(&places.data)?;
     for wf in workflows {
         let name = wf.name.clone();
         let client = client_for(&engine, &wf, &config::var)?;
@@ -80,6 +141,16 @@ pub(crate) fn engine(places: &Places) -> anyhow::Result<Arc<Engine>> {
             .with_context(|| format!("workflow {name}"))?;
     }
     Ok(engine)
+}
+
+/// Opens the store, with no workflow loaded: for what reads and writes the store alone
+/// (tokens, the audit).
+pub(crate) fn store_engine(data: &DataPlaces) -> anyhow::Result<Arc<Engine>> {
+    let store = Store::open(&data.data_dir())?;
+    Ok(Arc::new(Engine::new(
+        store,
+        Arc::new(compile_runtime(data.cache_dir().as_deref(), false)?),
+    )))
 }
 
 /// The Magento client of a workflow, its settings read through `var`, observed by the
@@ -100,7 +171,7 @@ pub(crate) fn client_for(
 }
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let tokens = tokens()?;
+    let access = access(args.metrics_open)?;
     let engine = engine(&args.places)?;
     let listen: String = config::pick(args.listen, "MAGEFLOW_LISTEN", "127.0.0.1:7878");
     let listener = tokio::net::TcpListener::bind(&listen)
@@ -114,6 +185,11 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .map(|w| w.def.name.clone())
         .collect();
     println!("workflows: {}", names.join(", "));
-    mageflow_server::serve(engine, tokens, listener, config::var).await?;
+    if access.env_tokens.is_empty() && engine.store().tokens()?.is_empty() {
+        println!(
+            "no tokens yet: create one with `mageflow tokens create NAME --role admin` (with the server stopped) to sign in"
+        );
+    }
+    mageflow_server::serve(engine, access, listener, config::var).await?;
     Ok(())
 }

@@ -7,30 +7,40 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use mageflow_server::{Api, Start};
+use mageflow_server::{Api, Principal, Start};
 use mageflow_store::Decision;
 use serde_json::{Value, json};
 
 use crate::Usage;
-use crate::serve::{Places, engine, tokens};
+use crate::serve::{Places, access, engine};
+
+/// How to reach the server, who you are, and where the data is when no server answers.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct Remote {
+    #[command(flatten)]
+    caller: Caller,
+    #[command(flatten)]
+    places: Places,
+}
 
 /// How to reach the server, and who you are.
 #[derive(Debug, Args, Clone)]
-pub(crate) struct Remote {
+pub(crate) struct Caller {
     /// The `mageflow serve` to talk to [default: http://127.0.0.1:7878]
     #[arg(long, env = "MAGEFLOW_SERVER", value_name = "URL", global = true)]
     server: Option<String>,
-    /// Your approver token (identifies you as requester or approver).
+    /// Your token (`mageflow tokens create`): who you are to the server, as viewer,
+    /// operator, approver or admin. `MAGEFLOW_APPROVER_TOKEN`, its older name, is read when
+    /// this is unset. Without a server, the data directory is opened as its owner
+    /// (`local:$USER`), or as this token's principal when given.
     #[arg(
         long,
-        env = "MAGEFLOW_APPROVER_TOKEN",
+        env = "MAGEFLOW_TOKEN",
         hide_env_values = true,
         value_name = "TOKEN",
         global = true
     )]
     token: Option<String>,
-    #[command(flatten)]
-    places: Places,
 }
 
 #[derive(Debug, Args)]
@@ -143,18 +153,27 @@ enum WorkflowsCommand {
     Validate,
 }
 
-/// The server over HTTP, or the data directory opened here.
-enum Target {
-    Http(reqwest::Client, String),
-    Local(Api),
+/// The server over HTTP (with the token to send), or the data directory opened here (with
+/// who acts on it).
+pub(crate) enum Target {
+    Http(reqwest::Client, String, Option<String>),
+    Local(Api, Principal),
 }
 
-async fn target(remote: &Remote) -> anyhow::Result<Target> {
+pub(crate) async fn target(remote: &Remote) -> anyhow::Result<Target> {
+    reach(&remote.caller, || engine(&remote.places)).await
+}
+
+/// The server `caller` names when it answers, else the data directory `open` opens.
+pub(crate) async fn reach(
+    caller: &Caller,
+    open: impl FnOnce() -> anyhow::Result<Arc<mageflow_engine::Engine>>,
+) -> anyhow::Result<Target> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(3600))
         .build()?;
     let server: String = crate::config::pick(
-        remote.server.clone(),
+        caller.server.clone(),
         "MAGEFLOW_SERVER",
         "http://127.0.0.1:7878",
     );
@@ -165,10 +184,14 @@ async fn target(remote: &Remote) -> anyhow::Result<Target> {
         .send()
         .await
         .is_ok_and(|r| r.status().is_success());
+    let token = caller
+        .token
+        .clone()
+        .or_else(|| crate::config::var("MAGEFLOW_APPROVER_TOKEN"));
     if up {
-        return Ok(Target::Http(http, base));
+        return Ok(Target::Http(http, base, token));
     }
-    let engine = engine(&remote.places).map_err(|e| {
+    let engine = open().map_err(|e| {
         if e.to_string().contains("in use by another mageflow process") {
             anyhow::anyhow!(
                 "{e}; no server answers at {base} (set MAGEFLOW_SERVER or --server to the one that holds it)"
@@ -177,29 +200,43 @@ async fn target(remote: &Remote) -> anyhow::Result<Target> {
             e
         }
     })?;
-    Ok(Target::Local(Api::new(
+    let api = Api::new(
         engine,
-        tokens()?,
+        access(false)?,
         Arc::new(tokio::sync::Semaphore::new(1)),
-    )))
+    );
+    let who = match token.as_deref() {
+        Some(token) => api.principal(token)?,
+        None => Principal::local(),
+    };
+    Ok(Target::Local(api, who))
 }
 
 impl Target {
-    async fn get(&self, path: &str) -> anyhow::Result<Value> {
-        let Target::Http(http, base) = self else {
-            unreachable!("get is only used over HTTP")
-        };
-        answer(http.get(format!("{base}{path}")).send().await?).await
+    fn with_token(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self {
+            Target::Http(_, _, Some(t)) => req.bearer_auth(t),
+            _ => req,
+        }
     }
 
-    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> anyhow::Result<Value> {
-        let Target::Http(http, base) = self else {
+    pub(crate) async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        let Target::Http(http, base, _) = self else {
+            unreachable!("get is only used over HTTP")
+        };
+        answer(
+            self.with_token(http.get(format!("{base}{path}")))
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    pub(crate) async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        let Target::Http(http, base, _) = self else {
             unreachable!("post is only used over HTTP")
         };
-        let mut req = http.post(format!("{base}{path}")).json(&body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
+        let req = self.with_token(http.post(format!("{base}{path}")).json(&body));
         answer(req.send().await?).await
     }
 }
@@ -219,6 +256,10 @@ async fn answer(resp: reqwest::Response) -> anyhow::Result<Value> {
             .to_owned();
         if status == reqwest::StatusCode::BAD_REQUEST {
             Err(Usage(message).into())
+        } else if status == reqwest::StatusCode::UNAUTHORIZED {
+            Err(anyhow::anyhow!(
+                "{message} (the server at this address refused: set MAGEFLOW_TOKEN or --token to a token from `mageflow tokens create`)"
+            ))
         } else {
             Err(anyhow::anyhow!(message))
         }
@@ -231,24 +272,22 @@ fn status_query(status: Option<&String>) -> String {
 
 pub(crate) async fn run(args: RunArgs) -> anyhow::Result<()> {
     let target = target(&args.remote).await?;
-    let token = args.remote.token.as_deref();
     let run = match &target {
         Target::Http(..) => {
             target
                 .post(
                     &format!("/api/workflows/{}/runs", args.workflow),
-                    token,
                     json!({"input": args.input, "dry_run": args.dry_run, "wait": args.wait}),
                 )
                 .await?
         }
-        Target::Local(api) => {
+        Target::Local(api, who) => {
             let start = Start {
                 input: Some(args.input),
                 dry_run: args.dry_run,
                 wait: true,
             };
-            api.start(&args.workflow, start, token).await?
+            api.start(&args.workflow, start, who).await?
         }
     };
     print_run(&run);
@@ -344,7 +383,7 @@ pub(crate) async fn runs(args: RunsArgs) -> anyhow::Result<()> {
                         .get(&format!("/api/runs{}", status_query(status.as_ref())))
                         .await?
                 }
-                Target::Local(api) => api.runs(status.as_deref())?,
+                Target::Local(api, who) => api.runs(status.as_deref(), who)?,
             };
             lines(&list, json, |r| {
                 format!(
@@ -359,7 +398,7 @@ pub(crate) async fn runs(args: RunsArgs) -> anyhow::Result<()> {
         RunsCommand::Show { id, json } => {
             let run = match &target {
                 Target::Http(..) => target.get(&format!("/api/runs/{id}")).await?,
-                Target::Local(api) => api.run(id)?,
+                Target::Local(api, who) => api.run(id, who)?,
             };
             if json {
                 println!("{run}");
@@ -374,7 +413,6 @@ pub(crate) async fn runs(args: RunsArgs) -> anyhow::Result<()> {
 
 pub(crate) async fn approvals(args: ApprovalsArgs) -> anyhow::Result<()> {
     let target = target(&args.remote).await?;
-    let token = args.remote.token.as_deref();
     match args.command {
         ApprovalsCommand::Ls { status, json } => {
             let list = match &target {
@@ -383,7 +421,7 @@ pub(crate) async fn approvals(args: ApprovalsArgs) -> anyhow::Result<()> {
                         .get(&format!("/api/approvals{}", status_query(status.as_ref())))
                         .await?
                 }
-                Target::Local(api) => api.approvals(status.as_deref())?,
+                Target::Local(api, who) => api.approvals(status.as_deref(), who)?,
             };
             lines(&list, json, |a| {
                 format!(
@@ -399,27 +437,22 @@ pub(crate) async fn approvals(args: ApprovalsArgs) -> anyhow::Result<()> {
         ApprovalsCommand::Show { id } => {
             let a = match &target {
                 Target::Http(..) => target.get(&format!("/api/approvals/{id}")).await?,
-                Target::Local(api) => api.approval(id)?,
+                Target::Local(api, who) => api.approval(id, who)?,
             };
             println!("{}", serde_json::to_string_pretty(&a)?);
         }
         ApprovalsCommand::Approve { id, comment } => {
-            decide(&target, token, id, Decision::Approve(comment)).await?;
+            decide(&target, id, Decision::Approve(comment)).await?;
         }
         ApprovalsCommand::Reject { id, reason } => {
-            decide(&target, token, id, Decision::Reject(reason)).await?;
+            decide(&target, id, Decision::Reject(reason)).await?;
         }
     }
     Ok(())
 }
 
 /// Approves or rejects over HTTP or locally, and says where the approval stands.
-async fn decide(
-    target: &Target,
-    token: Option<&str>,
-    id: u64,
-    decision: Decision,
-) -> anyhow::Result<()> {
+async fn decide(target: &Target, id: u64, decision: Decision) -> anyhow::Result<()> {
     let a = match target {
         Target::Http(..) => {
             let (verb, body) = match &decision {
@@ -427,10 +460,10 @@ async fn decide(
                 Decision::Reject(reason) => ("reject", json!({ "reason": reason })),
             };
             target
-                .post(&format!("/api/approvals/{id}/{verb}"), token, body)
+                .post(&format!("/api/approvals/{id}/{verb}"), body)
                 .await?
         }
-        Target::Local(api) => api.decide(id, token, decision, true).await?,
+        Target::Local(api, who) => api.decide(id, who, decision, true).await?,
     };
     println!("approval {id}: {}", text(&a["status"]));
     Ok(())
@@ -460,7 +493,7 @@ pub(crate) async fn workflows(args: WorkflowsArgs) -> anyhow::Result<()> {
             let target = target(&args.remote).await?;
             let list = match &target {
                 Target::Http(..) => target.get("/api/workflows").await?,
-                Target::Local(api) => api.workflows(),
+                Target::Local(api, who) => api.workflows(who),
             };
             lines(&list, json, |w| {
                 format!(

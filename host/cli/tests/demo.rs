@@ -18,6 +18,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+#[path = "../../../tests/support/browser.rs"]
+mod browser;
+use browser::Browser;
+
 fn cache_env() -> (&'static str, PathBuf) {
     (
         "MAGEFLOW_CACHE_DIR",
@@ -116,12 +120,21 @@ fn blocking_get(url: &str) -> reqwest::blocking::Response {
     reqwest::blocking::Client::new().get(url).send().unwrap()
 }
 
-fn wait_for_run(base: &str, id: u64, status: &str) -> Value {
+/// GETs `url` with `token` as its bearer.
+fn get_as(url: &str, token: &str) -> Value {
+    let resp = reqwest::blocking::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .unwrap();
+    assert!(resp.status().is_success(), "{url}: {}", resp.status());
+    resp.json().unwrap()
+}
+
+fn wait_for_run(base: &str, token: &str, id: u64, status: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let run: Value = blocking_get(&format!("{base}/api/runs/{id}"))
-            .json()
-            .unwrap();
+        let run = get_as(&format!("{base}/api/runs/{id}"), token);
         if run["status"] == status {
             return run;
         }
@@ -130,189 +143,6 @@ fn wait_for_run(base: &str, id: u64, status: &str) -> Value {
             "run {id} did not reach {status}: {run}"
         );
         std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// A minimal W3C WebDriver client over chromedriver.
-struct Browser {
-    driver: Child,
-    http: reqwest::blocking::Client,
-    session: String,
-    base: String,
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self
-            .http
-            .delete(format!("{}/session/{}", self.base, self.session))
-            .send();
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
-}
-
-fn find_program(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain([
-            PathBuf::from("/usr/bin"),
-            PathBuf::from("/usr/lib/chromium"),
-        ])
-        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
-        .find(|p| p.is_file())
-}
-
-impl Browser {
-    /// Headless Chromium with JavaScript switched off; with `phone`, emulating a 390 px wide
-    /// phone (for looking only: chromedriver's taps in that mode can hang).
-    fn start(phone: bool) -> Option<Browser> {
-        let driver_path = find_program(&["chromedriver"])?;
-        let chromium = find_program(&["chromium", "chromium-browser", "google-chrome"])?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let driver = Command::new(driver_path)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
-        let base = format!("http://127.0.0.1:{port}");
-        let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while http
-            .get(format!("{base}/status"))
-            .send()
-            .map_or(true, |r| !r.status().is_success())
-        {
-            assert!(Instant::now() < deadline, "chromedriver did not come up");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let mut options = json!({
-            "binary": chromium.display().to_string(),
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-            "prefs": {"profile.managed_default_content_settings.javascript": 2}
-        });
-        if phone {
-            options["mobileEmulation"] =
-                json!({"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0}});
-        }
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": options
-        }}});
-        let answer: Value = http
-            .post(format!("{base}/session"))
-            .json(&caps)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        let session = answer["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no WebDriver session: {answer}"))
-            .to_owned();
-        Some(Browser {
-            driver,
-            http,
-            session,
-            base,
-        })
-    }
-
-    fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}/session/{}{path}", self.base, self.session);
-        let mut req = self.http.request(method, url);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let v: Value = req.send().unwrap().json().unwrap();
-        assert!(v["value"]["error"].is_null(), "WebDriver {path}: {v}");
-        v["value"].clone()
-    }
-
-    fn go(&self, url: &str) {
-        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })));
-    }
-
-    fn find(&self, css: &str) -> String {
-        let v = self.call(
-            reqwest::Method::POST,
-            "/element",
-            Some(json!({"using": "css selector", "value": css})),
-        );
-        v.as_object()
-            .and_then(|o| o.values().next())
-            .and_then(Value::as_str)
-            .unwrap_or_else(|| panic!("no element {css}: {v}"))
-            .to_owned()
-    }
-
-    fn click(&self, css: &str) {
-        let id = self.find(css);
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/click"),
-            Some(json!({})),
-        );
-    }
-
-    fn type_into(&self, css: &str, text: &str) {
-        let id = self.find(css);
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/value"),
-            Some(json!({ "text": text })),
-        );
-    }
-
-    fn text(&self, css: &str) -> String {
-        let id = self.find(css);
-        self.call(reqwest::Method::GET, &format!("/element/{id}/text"), None)
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    }
-
-    /// Saves a PNG of the page under the target's temporary directory.
-    fn screenshot(&self, name: &str) -> PathBuf {
-        use base64::Engine as _;
-        let data = self.call(reqwest::Method::GET, "/screenshot", None);
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(data.as_str().unwrap_or_default())
-            .unwrap();
-        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.png"));
-        std::fs::write(&path, png).unwrap();
-        path
-    }
-
-    /// Waits for a click's navigation to land on a URL ending with `suffix`.
-    fn wait_for_url(&self, suffix: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !self.url().ends_with(suffix) {
-            if Instant::now() > deadline {
-                let shot = self.screenshot("stuck");
-                panic!(
-                    "the browser stayed at {}, not ...{suffix}; see {}",
-                    self.url(),
-                    shot.display()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn url(&self) -> String {
-        self.call(reqwest::Method::GET, "/url", None)
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
     }
 }
 
@@ -345,11 +175,14 @@ fn approve_in_browser(browser: &Browser, base: &str, token: &str, approval: u64)
 /// Readable on a phone: on a 390 px wide screen, no block of the page reaches past the
 /// right edge (wide tables scroll inside themselves).
 fn fits_a_phone(phone: &Browser, base: &str, token: &str, pages: &[String]) {
+    // Signed in by form posts, the session's cookie handed to the phone: taps can hang.
+    let cookie = sign_in_by_form(base, token);
+    let (name, value) = cookie.split_once('=').unwrap();
     phone.go(&format!("{base}/ui/sign-in"));
     phone.call(
         reqwest::Method::POST,
         "/cookie",
-        Some(json!({"cookie": {"name": "mageflow_token", "value": token, "path": "/"}})),
+        Some(json!({"cookie": {"name": name, "value": value, "path": "/"}})),
     );
     for page in pages {
         phone.go(&format!("{base}{page}"));
@@ -379,6 +212,36 @@ fn fits_a_phone(phone: &Browser, base: &str, token: &str, pages: &[String]) {
     }
 }
 
+/// Signs in with `token` as the sign-in form does: answers the session cookie (`name=value`).
+fn sign_in_by_form(base: &str, token: &str) -> String {
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let form = http.get(format!("{base}/ui/sign-in")).send().unwrap();
+    let pre = form.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let pre = pre.split(';').next().unwrap().to_owned();
+    let csrf = csrf_of(&form.text().unwrap());
+    let r = http
+        .post(format!("{base}/ui/sign-in"))
+        .header("cookie", &pre)
+        .form(&[("token", token), ("csrf", &csrf)])
+        .send()
+        .unwrap();
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("mageflow_session="))
+        .expect("a session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    cookie.split(';').next().unwrap().to_owned()
+}
+
 /// The same as [`approve_in_browser`], as the form posts a browser sends.
 fn approve_by_form(base: &str, token: &str, approval: u64) {
     let http = reqwest::blocking::Client::builder()
@@ -387,17 +250,7 @@ fn approve_by_form(base: &str, token: &str, approval: u64) {
         .unwrap();
     let r = http.get(format!("{base}/ui/approvals")).send().unwrap();
     assert_eq!(r.status(), 303, "unsigned visitors are sent to sign in");
-    let r = http
-        .post(format!("{base}/ui/sign-in"))
-        .form(&[("token", token)])
-        .send()
-        .unwrap();
-    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
-        "{cookie}"
-    );
-    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let cookie = sign_in_by_form(base, token);
     let page = http
         .get(format!("{base}/ui/approvals/{approval}"))
         .header("cookie", &cookie)
@@ -409,13 +262,25 @@ fn approve_by_form(base: &str, token: &str, approval: u64) {
         page.contains("Planned changes") && page.contains("group_id"),
         "{page}"
     );
+    let csrf = csrf_of(&page);
     let r = http
         .post(format!("{base}/ui/approvals/{approval}/decide"))
         .header("cookie", &cookie)
-        .form(&[("decision", "approve"), ("comment", "checked the sample")])
+        .form(&[
+            ("decision", "approve"),
+            ("comment", "checked the sample"),
+            ("csrf", &csrf),
+        ])
         .send()
         .unwrap();
     assert_eq!(r.status(), 303);
+}
+
+/// The CSRF token in a page's form.
+fn csrf_of(page: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let at = page.find(marker).expect("a form with a CSRF token") + marker.len();
+    page[at..].split('"').next().unwrap().to_owned()
 }
 
 /// Checks Prometheus text exposition (format 0.0.4) strictly: comment and sample syntax,
@@ -580,9 +445,11 @@ fn the_demo_waits_for_approvals_that_a_browser_and_the_cli_give() {
         l.starts_with("Waiting for your decisions")
     });
 
-    let approvals: Vec<Value> = blocking_get(&format!("{base}/api/approvals?status=pending"))
-        .json()
-        .unwrap();
+    let approvals: Vec<Value> = serde_json::from_value(get_as(
+        &format!("{base}/api/approvals?status=pending"),
+        &alice,
+    ))
+    .unwrap();
     assert_eq!(approvals.len(), 2, "{approvals:?}");
     let of = |wf: &str| {
         approvals
@@ -617,7 +484,12 @@ fn the_demo_waits_for_approvals_that_a_browser_and_the_cli_give() {
             approve_by_form(&base, &alice, reassign["id"].as_u64().unwrap());
         }
     }
-    let run = wait_for_run(&base, reassign["run"].as_u64().unwrap(), "succeeded");
+    let run = wait_for_run(
+        &base,
+        &alice,
+        reassign["run"].as_u64().unwrap(),
+        "succeeded",
+    );
     assert!(!run["writes"].as_array().unwrap().is_empty(), "{run}");
 
     // /metrics: valid exposition, with what just happened in it.
@@ -671,6 +543,7 @@ fn the_demo_waits_for_approvals_that_a_browser_and_the_cli_give() {
             .env_clear()
             .env(k, &v)
             .env("MAGEFLOW_SERVER", &base)
+            .env("MAGEFLOW_TOKEN", &alice)
             .args(&args)
             .output()
             .unwrap();
@@ -702,7 +575,7 @@ fn the_demo_waits_for_approvals_that_a_browser_and_the_cli_give() {
     let o = Command::new(env!("CARGO_BIN_EXE_mageflow"))
         .env_clear()
         .env("MAGEFLOW_SERVER", &base)
-        .env("MAGEFLOW_APPROVER_TOKEN", &tokens["bob"])
+        .env("MAGEFLOW_TOKEN", &tokens["bob"])
         .args([
             "approvals",
             "approve",

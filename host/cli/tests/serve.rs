@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 const ALICE: &str = "alice-token-0123456789";
 const BOB: &str = "bob-token-0123456789abc";
+const ROOT: &str = "root-token-0123456789ab";
 
 fn scratch(name: &str) -> PathBuf {
     let d =
@@ -95,7 +96,7 @@ fn serve_via(dir: &Path, magento: &str) -> Serve {
         .env("MAGEFLOW_ADMIN_PASSWORD", "Admin123!")
         .env(
             "MAGEFLOW_APPROVER_TOKENS",
-            format!("alice={ALICE},bob={BOB}"),
+            format!("alice={ALICE},bob={BOB},root:admin={ROOT}"),
         )
         .env(
             "MAGEFLOW_CACHE_DIR",
@@ -137,8 +138,9 @@ async fn call(method: reqwest::Method, url: String, token: Option<&str>, body: V
     v
 }
 
+/// Reads `url` as alice, who may view every run.
 async fn get(url: String) -> Value {
-    call(reqwest::Method::GET, url, None, Value::Null).await
+    call(reqwest::Method::GET, url, Some(ALICE), Value::Null).await
 }
 
 async fn wait_for(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> bool) {
@@ -494,7 +496,11 @@ async fn a_minute_of_503s_is_waited_out_retrying_across_a_restart() {
         run["error"].as_str().unwrap().starts_with("retrying at "),
         "{run}"
     );
-    let metrics = reqwest::get(format!("{}/metrics", first.url))
+    // /metrics needs a token unless it is configured open.
+    let metrics = reqwest::Client::new()
+        .get(format!("{}/metrics", first.url))
+        .bearer_auth(ALICE)
+        .send()
         .await
         .unwrap()
         .text()
@@ -522,4 +528,122 @@ async fn a_minute_of_503s_is_waited_out_retrying_across_a_restart() {
     );
     proxy.set_outage(false);
     finish_and_check(&second, id, &sim, 400).await;
+}
+
+/// `mageflow` with `args`, its server at `server`, as `token`: its stdout.
+fn cli(server: &str, token: Option<&str>, args: &[&str]) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mageflow"));
+    cmd.env_clear().env("MAGEFLOW_SERVER", server).args(args);
+    if let Some(t) = token {
+        cmd.env("MAGEFLOW_TOKEN", t);
+    }
+    let o = cmd.output().unwrap();
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+async fn whoami(serve: &Serve, token: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(format!("{}/api/whoami", serve.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_are_made_listed_revoked_and_audited_and_only_their_hash_is_kept() {
+    let dir = scratch("tokens");
+    let sim = sim(3).await;
+    workflows(&dir);
+    let data = dir.join("data");
+    let data = data.to_str().unwrap();
+    // No server yet: the data directory is opened by its owner.
+    let closed = "http://127.0.0.1:9";
+    let made: Value = serde_json::from_str(&cli(
+        closed,
+        None,
+        &[
+            "tokens",
+            "create",
+            "ops",
+            "--role",
+            "operator,viewer",
+            "--workflows",
+            "mov*",
+            "--expires",
+            "30d",
+            "--json",
+            "--data-dir",
+            data,
+        ],
+    ))
+    .unwrap();
+    let token = made["token"].as_str().unwrap().to_owned();
+    let id = made["id"].as_str().unwrap().to_owned();
+    assert!(
+        token.starts_with(&format!("mft_{id}_")) && token.len() > 60,
+        "{token}"
+    );
+    let listed = cli(
+        closed,
+        None,
+        &["tokens", "ls", "--json", "--data-dir", data],
+    );
+    assert!(listed.contains(&id) && !listed.contains(&token), "{listed}");
+    let secret = token.rsplit('_').next().unwrap();
+    for f in walk(&dir.join("data")) {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{} holds the token in clear",
+            f.display()
+        );
+    }
+
+    let serve = serve(&dir, &sim);
+    let me: Value = whoami(&serve, &token).await.json().await.unwrap();
+    assert_eq!(me["name"], "ops", "{me}");
+    let out = cli(&serve.url, Some(ROOT), &["tokens", "revoke", &id]);
+    assert!(out.contains("revoked"), "{out}");
+    let refused = whoami(&serve, &token).await;
+    assert_eq!(refused.status(), 401);
+    let why: Value = refused.json().await.unwrap();
+    assert!(why["error"].as_str().unwrap().contains("revoked"), "{why}");
+
+    let audit = cli(&serve.url, Some(ROOT), &["audit", "ls", "--json"]);
+    let actions: Vec<(String, String)> = audit
+        .lines()
+        .map(|l| {
+            let e: Value = serde_json::from_str(l).unwrap();
+            (
+                e["principal"].as_str().unwrap().to_owned(),
+                e["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        actions.contains(&("root".into(), "token.revoke".into()))
+            && actions
+                .iter()
+                .any(|(p, a)| p.starts_with("local:") && a == "token.create"),
+        "{actions:?}"
+    );
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut all = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            all.extend(walk(&p));
+        } else {
+            all.push(p);
+        }
+    }
+    all
 }

@@ -535,14 +535,16 @@ impl Engine {
     /// Records `by`'s decision and makes it durable (the approver is told it is recorded).
     /// Refusals (self-approval, late, repeated, not an approver) name why. Resuming the run is
     /// the caller's: see [`Engine::decide`].
+    /// `groups` are those `by` is in, for approvals that name a group (`group:NAME`).
     pub fn record_decision(
         &self,
         approval: u64,
         by: &str,
+        groups: &[String],
         decision: &Decision,
     ) -> Result<Approval> {
         let now = now_secs();
-        let settled = self.store.decide(approval, by, decision, now)?;
+        let settled = self.store.decide(approval, by, groups, decision, now)?;
         self.store.flush()?;
         if settled.status != ApprovalStatus::Pending {
             self.metrics.approval_settled(
@@ -562,7 +564,7 @@ impl Engine {
         by: &str,
         decision: &Decision,
     ) -> Result<(Approval, Option<Run>)> {
-        let settled = self.record_decision(approval, by, decision)?;
+        let settled = self.record_decision(approval, by, &[], decision)?;
         if settled.status == ApprovalStatus::Pending {
             return Ok((settled, None));
         }

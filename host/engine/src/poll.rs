@@ -115,7 +115,14 @@ impl Engine {
                 customers: chunk.to_vec(),
             })
             .collect();
-        match self.queue(workflow, &events, "poll", false, None, Some((&key, &moved)))? {
+        match self.queue(
+            workflow,
+            &events,
+            &format!("poll:{workflow}"),
+            false,
+            None,
+            Some((&key, &moved)),
+        )? {
             Queued::Runs(runs) => Ok(runs.into_iter().map(|r| r.id).collect()),
             Queued::Duplicate(_) => Ok(Vec::new()),
         }

@@ -125,7 +125,14 @@ impl Engine {
         })
         .map_err(|e| mageflow_store::Error::Corrupt(e.to_string()))?;
         let events: Vec<Event> = fire.iter().map(|&at| Event::Schedule { at }).collect();
-        match self.queue(workflow, &events, "cron", false, None, Some((&key, &moved)))? {
+        match self.queue(
+            workflow,
+            &events,
+            &format!("cron:{workflow}"),
+            false,
+            None,
+            Some((&key, &moved)),
+        )? {
             Queued::Runs(runs) => Ok(runs.into_iter().map(|r| r.id).collect()),
             Queued::Duplicate(_) => Ok(Vec::new()),
         }

@@ -191,7 +191,7 @@ async fn a_run_cut_off_mid_write_is_replayed_and_writes_each_customer_once() {
     let approval = engine.store().approvals(None).unwrap()[0].id;
     engine
         .store()
-        .decide(approval, "bob", &Decision::Approve(None), now())
+        .decide(approval, "bob", &[], &Decision::Approve(None), now())
         .map(|_| ())
         .unwrap_or_else(|e| panic!("{e}"));
     // Cut the run off again and again mid-way (the future is dropped, as a crash would stop

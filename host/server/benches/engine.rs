@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use mageflow_engine::{Engine, Event, Workflow};
 use mageflow_magento::{Auth, Connection, MagentoClient};
 use mageflow_runtime::{Grants, RunOptions, Runtime, Trigger};
-use mageflow_server::{HMAC_HEADER, Tokens};
+use mageflow_server::{AccessConfig, HMAC_HEADER};
 use mageflow_store::{Status, Store};
 use magento_sim::SimConfig;
 
@@ -203,7 +203,7 @@ async fn intake_trial(
     let url = format!("http://{}/hooks/hooked", listener.local_addr()?);
     let serving = engine.clone();
     let server = tokio::spawn(async move {
-        let _ = mageflow_server::serve(serving, Tokens::default(), listener, |_| {
+        let _ = mageflow_server::serve(serving, AccessConfig::default(), listener, |_| {
             Some(SECRET.to_owned())
         })
         .await;

@@ -7,7 +7,7 @@ use mageflow_store::{Approval, ApprovalStatus, Decision, Run, Status};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
-use crate::Tokens;
+use crate::auth::{Access, AccessConfig, NewToken, Principal, Role};
 use crate::hooks::{GroupCommit, Verifier};
 
 /// Webhook workflows: their verifier and accepted events.
@@ -19,13 +19,16 @@ pub enum ApiError {
     /// Bad input (400).
     #[error("{0}")]
     BadRequest(String),
-    /// No or unknown approver token (401).
+    /// No credentials, or unknown, revoked or expired ones (401).
     #[error("{0}")]
     Unauthorized(String),
+    /// Authenticated, but without the role this needs (403).
+    #[error("{0}")]
+    Forbidden(String),
     /// No such workflow, run or approval (404).
     #[error("{0}")]
     NotFound(String),
-    /// A decision refused: late, repeated, self-approval, not an approver (409).
+    /// A decision refused by the approval's state: late or repeated (409).
     #[error("{0}")]
     Conflict(String),
     /// Anything else (500).
@@ -70,23 +73,25 @@ pub struct Start {
 #[derive(Clone, Debug)]
 pub struct Api {
     engine: Arc<Engine>,
-    tokens: Tokens,
+    pub(crate) access: Arc<Access>,
     workers: Arc<Semaphore>,
     pub(crate) hooks: Arc<HookTable>,
     pub(crate) commit: Option<Arc<GroupCommit>>,
     ready: Arc<std::sync::atomic::AtomicBool>,
+    pub(crate) group_names: Arc<crate::ui::GroupNames>,
 }
 
 impl Api {
-    /// The API of an engine, with approver tokens and a bound on concurrent runs.
-    pub fn new(engine: Arc<Engine>, tokens: Tokens, workers: Arc<Semaphore>) -> Api {
+    /// The API of an engine, with how it authenticates and a bound on concurrent runs.
+    pub fn new(engine: Arc<Engine>, access: AccessConfig, workers: Arc<Semaphore>) -> Api {
         Api {
+            access: Arc::new(Access::new(engine.store().clone(), access)),
             engine,
-            tokens,
             workers,
             hooks: Arc::default(),
             commit: None,
             ready: Arc::default(),
+            group_names: Arc::default(),
         }
     }
 
@@ -111,24 +116,18 @@ impl Api {
         &self.engine
     }
 
-    /// Who holds this token, if anyone.
-    pub fn approver(&self, token: Option<&str>) -> Result<String, ApiError> {
-        let token = token.ok_or_else(|| {
-            ApiError::Unauthorized(
-                "an approver token is needed: set MAGEFLOW_APPROVER_TOKEN or pass --token".into(),
-            )
-        })?;
-        self.tokens.who(token).map(str::to_owned).ok_or_else(|| {
-            ApiError::Unauthorized("the approver token is not known to this server".into())
-        })
+    /// The principal a token stands for (401 naming why when none).
+    pub fn principal(&self, token: &str) -> Result<Principal, ApiError> {
+        self.access.token(token)
     }
 
-    /// The loaded workflows.
-    pub fn workflows(&self) -> Value {
+    /// The workflows `who` may see.
+    pub fn workflows(&self, who: &Principal) -> Value {
         Value::Array(
             self.engine
                 .workflows()
                 .iter()
+                .filter(|w| who.may_view(&w.def.name))
                 .map(|w| {
                     json!({
                         "name": w.def.name,
@@ -142,21 +141,27 @@ impl Api {
         )
     }
 
-    /// Starts a run; with `wait`, answers once it has ended or paused.
+    /// Starts a run as `who` (an operator of the workflow); with `wait`, answers once it has
+    /// ended or paused.
     pub async fn start(
         &self,
         workflow: &str,
         start: Start,
-        token: Option<&str>,
+        who: &Principal,
     ) -> Result<Value, ApiError> {
-        let requester = match token {
-            Some(t) => self.approver(Some(t))?,
-            None => "cli".to_owned(),
+        // An unknown workflow is a 404 for whoever may see runs at all, before the role check
+        // names it.
+        self.engine.workflow(workflow)?;
+        let what = if start.dry_run {
+            format!("start dry runs of {workflow}")
+        } else {
+            format!("start runs of {workflow}")
         };
+        who.require(Role::Operator, Some(workflow), &what)?;
         let input = start.input.unwrap_or_else(|| "{}".into());
-        let run =
-            self.engine
-                .start(workflow, Event::Manual { input }, &requester, start.dry_run)?;
+        let run = self
+            .engine
+            .start(workflow, Event::Manual { input }, &who.name, start.dry_run)?;
         if start.wait {
             let _permit = self
                 .workers
@@ -183,27 +188,29 @@ impl Api {
         });
     }
 
-    /// Runs, oldest first, with this status when given.
-    pub fn runs(&self, status: Option<&str>) -> Result<Value, ApiError> {
+    /// The runs `who` may see, oldest first, with this status when given.
+    pub fn runs(&self, status: Option<&str>, who: &Principal) -> Result<Value, ApiError> {
         let status = status.map(parse_status).transpose()?;
         Ok(Value::Array(
             self.engine
                 .store()
                 .runs(status)?
                 .iter()
+                .filter(|r| who.may_view(&r.workflow))
                 .map(run_summary)
                 .collect(),
         ))
     }
 
     /// One run in full.
-    pub fn run(&self, id: u64) -> Result<Value, ApiError> {
+    pub fn run(&self, id: u64, who: &Principal) -> Result<Value, ApiError> {
         let run = self.engine.store().run(id)?;
+        who.require_view(&run.workflow)?;
         Ok(run_detail(&self.engine, &run)?)
     }
 
-    /// Approvals, oldest first, with this status when given.
-    pub fn approvals(&self, status: Option<&str>) -> Result<Value, ApiError> {
+    /// The approvals `who` may see, oldest first, with this status when given.
+    pub fn approvals(&self, status: Option<&str>, who: &Principal) -> Result<Value, ApiError> {
         let status = status
             .map(|s| match s {
                 "pending" => Ok(ApprovalStatus::Pending),
@@ -220,27 +227,68 @@ impl Api {
                 .store()
                 .approvals(status)?
                 .iter()
+                .filter(|a| who.may_view(&a.workflow))
                 .map(approval_json)
                 .collect(),
         ))
     }
 
     /// One approval.
-    pub fn approval(&self, id: u64) -> Result<Value, ApiError> {
-        Ok(approval_json(&self.engine.store().approval(id)?))
+    pub fn approval(&self, id: u64, who: &Principal) -> Result<Value, ApiError> {
+        let a = self.engine.store().approval(id)?;
+        who.require_view(&a.workflow)?;
+        Ok(approval_json(&a))
     }
 
-    /// Records a decision by the token's approver; a settled approval's run resumes in the
-    /// background (or before answering, with `wait`).
+    /// Whether `who` may decide approval `a`: an approver of its workflow, named by it (or
+    /// in a group it names), and not the run's requester. 403 naming why.
+    pub fn may_decide(&self, a: &Approval, who: &Principal) -> Result<(), ApiError> {
+        who.require(
+            Role::Approver,
+            Some(&a.workflow),
+            &format!("decide approval {}", a.id),
+        )?;
+        if who.name == a.requester {
+            return Err(ApiError::Forbidden(format!(
+                "{} started run {} and cannot decide its own approval, with any of their tokens",
+                who.name, a.run
+            )));
+        }
+        if !a.may_decide(&who.name, &who.groups) {
+            return Err(ApiError::Forbidden(format!(
+                "{} is not an approver of approval {}; its approvers are {}",
+                who.name,
+                a.id,
+                a.approvers.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
+    /// Records `who`'s decision; a settled approval's run resumes in the background (or
+    /// before answering, with `wait`).
     pub async fn decide(
         &self,
         id: u64,
-        token: Option<&str>,
+        who: &Principal,
         decision: Decision,
         wait: bool,
     ) -> Result<Value, ApiError> {
-        let by = self.approver(token)?;
-        let settled = self.engine.record_decision(id, &by, &decision)?;
+        let a = self.engine.store().approval(id)?;
+        self.may_decide(&a, who)?;
+        let settled = self
+            .engine
+            .record_decision(id, &who.name, &who.groups, &decision)?;
+        let (action, comment) = match &decision {
+            Decision::Approve(c) => ("approval.approve", c.clone()),
+            Decision::Reject(why) => ("approval.reject", Some(why.clone())),
+        };
+        self.access.audit(
+            &who.name,
+            action,
+            &format!("approval {id}"),
+            json!({"workflow": a.workflow, "run": a.run, "comment": comment, "status": settled.status.name()}),
+        );
         if settled.status != ApprovalStatus::Pending {
             if wait {
                 self.engine.execute(settled.run).await?;
@@ -250,6 +298,109 @@ impl Api {
         }
         Ok(approval_json(&settled))
     }
+
+    /// Creates a token (admins only); answers its record and, once, its text.
+    pub fn create_token(&self, new: &NewToken, who: &Principal) -> Result<Value, ApiError> {
+        who.require(Role::Admin, None, "create tokens")?;
+        let (record, text) = crate::auth::tokens::issue(
+            self.engine.store(),
+            new,
+            &who.name,
+            mageflow_engine::now_secs(),
+        )?;
+        self.access.audit(
+            &who.name,
+            "token.create",
+            &format!("token {}", record.id),
+            json!({"name": record.name, "roles": record.roles, "workflows": record.workflows,
+                   "groups": record.groups, "expires_at": record.expires_at}),
+        );
+        let mut v = token_json(&record);
+        v["token"] = json!(text);
+        Ok(v)
+    }
+
+    /// Every token, without secrets (admins only).
+    pub fn tokens(&self, who: &Principal) -> Result<Value, ApiError> {
+        who.require(Role::Admin, None, "list tokens")?;
+        Ok(Value::Array(
+            self.engine
+                .store()
+                .tokens()?
+                .iter()
+                .map(token_json)
+                .collect(),
+        ))
+    }
+
+    /// Revokes a token by id (admins only): it stops working at once.
+    pub fn revoke_token(&self, id: &str, who: &Principal) -> Result<Value, ApiError> {
+        who.require(Role::Admin, None, "revoke tokens")?;
+        if self.engine.store().token(id)?.is_none() {
+            return Err(ApiError::NotFound(format!(
+                "no token has the id {id}: mageflow tokens ls lists them"
+            )));
+        }
+        let now = mageflow_engine::now_secs();
+        let record = self.engine.store().update_token(id, |t| {
+            t.revoked_at.get_or_insert(now);
+        })?;
+        self.access.audit(
+            &who.name,
+            "token.revoke",
+            &format!("token {id}"),
+            json!({"name": record.name}),
+        );
+        Ok(token_json(&record))
+    }
+
+    /// The audit, oldest first (admins only): access events, run starts and Magento writes,
+    /// each with its principal.
+    pub fn audit(&self, who: &Principal) -> Result<Vec<Value>, ApiError> {
+        who.require(Role::Admin, None, "read the audit")?;
+        let store = self.engine.store();
+        let mut all: Vec<(u64, u64, Value)> = Vec::new();
+        for e in store.events(0)? {
+            all.push((e.at, 0, serde_json::to_value(&e).unwrap_or(Value::Null)));
+        }
+        for r in store.runs(None)? {
+            all.push((
+                r.created_at,
+                1,
+                json!({"at": r.created_at, "principal": r.requester, "action": "run.start",
+                       "target": format!("run {}", r.id),
+                       "detail": {"workflow": r.workflow, "dry_run": r.dry_run}}),
+            ));
+        }
+        for w in store.audit_all()? {
+            all.push((
+                w.at,
+                2,
+                json!({"at": w.at, "principal": format!("run:{}", w.run), "action": "magento.write",
+                       "target": w.entity,
+                       "detail": {"workflow": w.workflow, "run": w.run, "call": w.call,
+                                  "approved_by": w.approver, "changes": w.changes}}),
+            ));
+        }
+        all.sort_by_key(|(at, kind, _)| (*at, *kind));
+        Ok(all.into_iter().map(|(_, _, v)| v).collect())
+    }
+}
+
+/// A token as listed: everything but the secret's hash.
+fn token_json(t: &mageflow_store::TokenRecord) -> Value {
+    json!({
+        "id": t.id,
+        "name": t.name,
+        "roles": t.roles,
+        "workflows": t.workflows,
+        "groups": t.groups,
+        "created_by": t.created_by,
+        "created_at": t.created_at,
+        "expires_at": t.expires_at,
+        "revoked_at": t.revoked_at,
+        "last_used_at": t.last_used_at,
+    })
 }
 
 fn parse_status(s: &str) -> Result<Status, ApiError> {

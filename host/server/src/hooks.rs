@@ -304,7 +304,14 @@ pub(crate) async fn intake(
     };
     let dedupe = format!("{workflow}/{key}");
     let queued = engine
-        .queue(workflow, &[event], "webhook", false, Some(&dedupe), None)
+        .queue(
+            workflow,
+            &[event],
+            &format!("webhook:{workflow}"),
+            false,
+            Some(&dedupe),
+            None,
+        )
         .map_err(|e| Refused(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     commit
         .durable()

@@ -1,17 +1,21 @@
 //! The HTTP routes over [`Api`]: JSON in, JSON out, errors as `{"error": "..."}` with a
-//! status that says what kind of refusal it is.
+//! status that says what kind of refusal it is. Every route is listed once, in [`table`],
+//! with the guard that lets requests in, so no route can be added without one.
 
+use axum::Extension;
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use mageflow_store::Decision;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::api::{Api, ApiError, Start};
+use crate::auth::{NewToken, Principal};
 
 impl ApiError {
     /// The HTTP status this refusal maps to.
@@ -19,6 +23,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -28,34 +33,169 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status(), Json(json!({ "error": self.to_string() }))).into_response()
+        let status = self.status();
+        let body = Json(json!({ "error": self.to_string() }));
+        if status == StatusCode::UNAUTHORIZED {
+            return (
+                status,
+                [(header::WWW_AUTHENTICATE, "Bearer realm=\"mageflow\"")],
+                body,
+            )
+                .into_response();
+        }
+        (status, body).into_response()
     }
 }
 
-type Answer = Result<Json<Value>, ApiError>;
+/// Who a route lets in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// Anyone: the health checks and the sign-in pages.
+    Open,
+    /// Webhook deliveries, checked by their signature.
+    Signature,
+    /// A bearer token, unless `/metrics` is configured open.
+    Metrics,
+    /// A bearer token: the JSON API.
+    Token,
+    /// A session of the pages; their forms also carry its CSRF token.
+    Session,
+}
 
-pub(crate) fn router(api: Api) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/api/workflows", get(workflows))
-        .route("/api/workflows/{name}/runs", post(start))
-        .route("/api/runs", get(runs))
-        .route("/api/runs/{id}", get(run))
-        .route("/api/approvals", get(approvals))
-        .route("/api/approvals/{id}", get(approval))
-        .route("/api/approvals/{id}/approve", post(approve))
-        .route("/api/approvals/{id}/reject", post(reject))
-        .route(
+/// One route of the server.
+#[derive(Debug, Clone)]
+pub struct RouteInfo {
+    /// Its method.
+    pub method: Method,
+    /// Its path, with `{param}` placeholders.
+    pub path: &'static str,
+    /// Who it lets in.
+    pub guard: Guard,
+}
+
+/// One route and its handler.
+pub(crate) type Entry = (RouteInfo, MethodRouter<Api>);
+
+/// A route of `method` at `path`.
+pub(crate) fn at(
+    method: Method,
+    path: &'static str,
+    guard: Guard,
+    handler: MethodRouter<Api>,
+) -> Entry {
+    (
+        RouteInfo {
+            method,
+            path,
+            guard,
+        },
+        handler,
+    )
+}
+
+/// Every route: the API's, the pages' and the webhooks'.
+fn table() -> Vec<Entry> {
+    let mut t = vec![
+        at(Method::GET, "/healthz", Guard::Open, get(|| async { "ok" })),
+        at(Method::GET, "/readyz", Guard::Open, get(readyz)),
+        at(Method::GET, "/metrics", Guard::Metrics, get(metrics)),
+        at(Method::GET, "/api/whoami", Guard::Token, get(whoami)),
+        at(Method::GET, "/api/workflows", Guard::Token, get(workflows)),
+        at(
+            Method::POST,
+            "/api/workflows/{name}/runs",
+            Guard::Token,
+            post(start),
+        ),
+        at(Method::GET, "/api/runs", Guard::Token, get(runs)),
+        at(Method::GET, "/api/runs/{id}", Guard::Token, get(run)),
+        at(Method::GET, "/api/approvals", Guard::Token, get(approvals)),
+        at(
+            Method::GET,
+            "/api/approvals/{id}",
+            Guard::Token,
+            get(approval),
+        ),
+        at(
+            Method::POST,
+            "/api/approvals/{id}/approve",
+            Guard::Token,
+            post(approve),
+        ),
+        at(
+            Method::POST,
+            "/api/approvals/{id}/reject",
+            Guard::Token,
+            post(reject),
+        ),
+        at(Method::GET, "/api/tokens", Guard::Token, get(tokens)),
+        at(
+            Method::POST,
+            "/api/tokens",
+            Guard::Token,
+            post(create_token),
+        ),
+        at(
+            Method::POST,
+            "/api/tokens/{id}/revoke",
+            Guard::Token,
+            post(revoke_token),
+        ),
+        at(Method::GET, "/api/audit", Guard::Token, get(audit)),
+        at(
+            Method::POST,
             "/hooks/{workflow}",
+            Guard::Signature,
             post(hook).layer(axum::extract::DefaultBodyLimit::max(
                 crate::hooks::MAX_BODY * 2,
             )),
-        )
-        .merge(crate::ui::routes())
-        .with_state(api)
+        ),
+    ];
+    t.extend(crate::ui::table());
+    t
 }
+
+/// Every route the server answers, with its guard (the security tests call each one).
+pub fn routes() -> Vec<RouteInfo> {
+    table().into_iter().map(|(info, _)| info).collect()
+}
+
+pub(crate) fn router(api: Api) -> Router {
+    let mut router = Router::new();
+    for (info, handler) in table() {
+        let handler = match info.guard {
+            Guard::Open | Guard::Signature => handler,
+            Guard::Metrics => handler.route_layer(from_fn_with_state(api.clone(), metrics_guard)),
+            Guard::Token => handler.route_layer(from_fn_with_state(api.clone(), token_guard)),
+            Guard::Session => {
+                handler.route_layer(from_fn_with_state(api.clone(), crate::ui::session_guard))
+            }
+        };
+        router = router.route(info.path, handler);
+    }
+    router.with_state(api)
+}
+
+/// Lets in a request with a known bearer token, and hands its principal to the handler.
+async fn token_guard(State(api): State<Api>, mut req: Request, next: Next) -> Response {
+    match api.access.bearer(req.headers()) {
+        Ok(who) => {
+            req.extensions_mut().insert(who);
+            next.run(req).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `/metrics`: open when so configured, else as the API.
+async fn metrics_guard(State(api): State<Api>, req: Request, next: Next) -> Response {
+    if api.access.config.metrics_open {
+        return next.run(req).await;
+    }
+    token_guard(State(api), req, next).await
+}
+
+type Answer = Result<Json<Value>, ApiError>;
 
 /// Ready once unfinished runs have been resumed after a start.
 async fn readyz(State(api): State<Api>) -> Response {
@@ -94,15 +234,6 @@ async fn metrics(State(api): State<Api>) -> Response {
         .into_response()
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-}
-
 fn body<T: serde::de::DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
@@ -117,19 +248,31 @@ struct Filter {
     status: Option<String>,
 }
 
-async fn workflows(State(api): State<Api>) -> Answer {
-    Ok(Json(api.workflows()))
+type Who = Extension<Principal>;
+
+async fn whoami(Extension(who): Who) -> Answer {
+    Ok(Json(json!({
+        "name": who.name,
+        "roles": who.roles_text(),
+        "grants": who.grants,
+        "groups": who.groups,
+        "via": who.via,
+    })))
+}
+
+async fn workflows(State(api): State<Api>, Extension(who): Who) -> Answer {
+    Ok(Json(api.workflows(&who)))
 }
 
 async fn start(
     State(api): State<Api>,
+    Extension(who): Who,
     Path(name): Path<String>,
-    headers: HeaderMap,
     bytes: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let start: Start = body(&bytes)?;
     let wait = start.wait;
-    let run = api.start(&name, start, bearer(&headers)).await?;
+    let run = api.start(&name, start, &who).await?;
     let status = if wait {
         StatusCode::OK
     } else {
@@ -138,8 +281,8 @@ async fn start(
     Ok((status, Json(run)).into_response())
 }
 
-async fn runs(State(api): State<Api>, Query(f): Query<Filter>) -> Answer {
-    Ok(Json(api.runs(f.status.as_deref())?))
+async fn runs(State(api): State<Api>, Extension(who): Who, Query(f): Query<Filter>) -> Answer {
+    Ok(Json(api.runs(f.status.as_deref(), &who)?))
 }
 
 fn id(text: &str, what: &str) -> Result<u64, ApiError> {
@@ -147,16 +290,16 @@ fn id(text: &str, what: &str) -> Result<u64, ApiError> {
         .map_err(|_| ApiError::BadRequest(format!("{what} id {text:?} is not a number")))
 }
 
-async fn run(State(api): State<Api>, Path(run): Path<String>) -> Answer {
-    Ok(Json(api.run(id(&run, "run")?)?))
+async fn run(State(api): State<Api>, Extension(who): Who, Path(run): Path<String>) -> Answer {
+    Ok(Json(api.run(id(&run, "run")?, &who)?))
 }
 
-async fn approvals(State(api): State<Api>, Query(f): Query<Filter>) -> Answer {
-    Ok(Json(api.approvals(f.status.as_deref())?))
+async fn approvals(State(api): State<Api>, Extension(who): Who, Query(f): Query<Filter>) -> Answer {
+    Ok(Json(api.approvals(f.status.as_deref(), &who)?))
 }
 
-async fn approval(State(api): State<Api>, Path(a): Path<String>) -> Answer {
-    Ok(Json(api.approval(id(&a, "approval")?)?))
+async fn approval(State(api): State<Api>, Extension(who): Who, Path(a): Path<String>) -> Answer {
+    Ok(Json(api.approval(id(&a, "approval")?, &who)?))
 }
 
 #[derive(Deserialize, Default)]
@@ -175,37 +318,60 @@ struct Reject {
 
 async fn approve(
     State(api): State<Api>,
+    Extension(who): Who,
     Path(a): Path<String>,
-    headers: HeaderMap,
     bytes: axum::body::Bytes,
 ) -> Answer {
     let b: Approve = body(&bytes)?;
     let decision = Decision::Approve(b.comment);
     Ok(Json(
-        api.decide(id(&a, "approval")?, bearer(&headers), decision, b.wait)
+        api.decide(id(&a, "approval")?, &who, decision, b.wait)
             .await?,
     ))
 }
 
 async fn reject(
     State(api): State<Api>,
+    Extension(who): Who,
     Path(a): Path<String>,
-    headers: HeaderMap,
     bytes: axum::body::Bytes,
 ) -> Answer {
     let b: Reject = body(&bytes)?;
+    let approval = id(&a, "approval")?;
+    // Who may decide is answered before what the decision lacks.
+    api.may_decide(&api.engine().store().approval(approval)?, &who)?;
     let reason = b.reason.filter(|r| !r.trim().is_empty()).ok_or_else(|| {
         ApiError::BadRequest("a rejection needs a reason: {\"reason\": \"...\"}".into())
     })?;
     Ok(Json(
-        api.decide(
-            id(&a, "approval")?,
-            bearer(&headers),
-            Decision::Reject(reason),
-            b.wait,
-        )
-        .await?,
+        api.decide(approval, &who, Decision::Reject(reason), b.wait)
+            .await?,
     ))
+}
+
+async fn tokens(State(api): State<Api>, Extension(who): Who) -> Answer {
+    Ok(Json(api.tokens(&who)?))
+}
+
+async fn create_token(
+    State(api): State<Api>,
+    Extension(who): Who,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let new: NewToken = body(&bytes)?;
+    Ok((StatusCode::CREATED, Json(api.create_token(&new, &who)?)).into_response())
+}
+
+async fn revoke_token(
+    State(api): State<Api>,
+    Extension(who): Who,
+    Path(token): Path<String>,
+) -> Answer {
+    Ok(Json(api.revoke_token(&token, &who)?))
+}
+
+async fn audit(State(api): State<Api>, Extension(who): Who) -> Answer {
+    Ok(Json(Value::Array(api.audit(&who)?)))
 }
 
 async fn hook(

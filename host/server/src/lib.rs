@@ -2,31 +2,36 @@
 //! runs queued runs on workers, expires approvals, and answers the JSON API every other
 //! `mageflow` command talks to.
 //!
-//! | Method and path | What |
-//! |---|---|
-//! | `GET /healthz` | `ok` while the process serves |
-//! | `GET /readyz` | `ready` once unfinished runs are resumed after a start (503 before) |
-//! | `GET /metrics` | Prometheus text exposition |
-//! | `GET /ui/...` | the approvers' pages: sign in with a token, approvals, runs |
-//! | `GET /api/workflows` | the loaded workflows |
-//! | `POST /api/workflows/{name}/runs` | start a run: `{"input": "...", "dry_run": false, "wait": false}` |
-//! | `GET /api/runs?status=S` | runs, oldest first |
-//! | `GET /api/runs/{id}` | one run with its journal, log, plan and audit |
-//! | `GET /api/approvals?status=S` | approvals |
-//! | `GET /api/approvals/{id}` | one approval with its decisions |
-//! | `POST /api/approvals/{id}/approve` | `{"comment": "..."}`, approver token as `Authorization: Bearer` |
-//! | `POST /api/approvals/{id}/reject` | `{"reason": "..."}`, approver token as `Authorization: Bearer` |
-//! | `POST /hooks/{workflow}` | a signed webhook delivery; `{"op":"success"}` once durably queued |
+//! Every `/api` route needs `Authorization: Bearer <token>`, and the role it names; the pages
+//! need a session. See [`auth`] and [`routes`].
+//!
+//! | Method and path | Who | What |
+//! |---|---|---|
+//! | `GET /healthz`, `GET /readyz` | anyone | `ok` while serving; `ready` once unfinished runs are resumed (503 before) |
+//! | `GET /metrics` | a token, or anyone when configured open | Prometheus text exposition |
+//! | `GET /ui/...` | a session | the pages: sign in, approvals, runs |
+//! | `GET /api/whoami` | a token | the principal and its roles |
+//! | `GET /api/workflows` | viewer | the workflows it may see |
+//! | `POST /api/workflows/{name}/runs` | operator | start a run: `{"input": "...", "dry_run": false, "wait": false}` |
+//! | `GET /api/runs?status=S`, `GET /api/runs/{id}` | viewer | runs, oldest first; one with its journal, log, plan and audit |
+//! | `GET /api/approvals?status=S`, `GET /api/approvals/{id}` | viewer | approvals; one with its decisions |
+//! | `POST /api/approvals/{id}/approve` | approver, named | `{"comment": "..."}` |
+//! | `POST /api/approvals/{id}/reject` | approver, named | `{"reason": "..."}` |
+//! | `GET /api/tokens`, `POST /api/tokens`, `POST /api/tokens/{id}/revoke` | admin | tokens |
+//! | `GET /api/audit` | admin | the audit: access events, run starts, Magento writes |
+//! | `POST /hooks/{workflow}` | the webhook's signature | a delivery; `{"op":"success"}` once durably queued |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod api;
+pub mod auth;
 mod hooks;
 mod http;
 mod ui;
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,7 +40,9 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 pub use api::{Api, ApiError, Start};
+pub use auth::{AccessConfig, EnvTokens, NewToken, Principal, Role, SessionTimeouts, SsoConfig};
 pub use hooks::{ADOBE_HEADER, HMAC_HEADER, MAX_BODY, hmac_signature};
+pub use http::{Guard, RouteInfo, routes};
 
 /// Why the server could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -52,44 +59,6 @@ pub enum ServeError {
 const WORKERS: usize = 16;
 /// How often approvals are checked for expiry, and retrying runs for being due.
 const EXPIRY_TICK: Duration = Duration::from_secs(1);
-
-/// Approver tokens: token -> approver name.
-#[derive(Clone, Default)]
-pub struct Tokens(BTreeMap<String, String>);
-
-impl std::fmt::Debug for Tokens {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Names only: tokens are secrets.
-        f.debug_list().entries(self.0.values()).finish()
-    }
-}
-
-impl Tokens {
-    /// Reads `name=token,name=token` (as in `MAGEFLOW_APPROVER_TOKENS`).
-    pub fn parse(text: &str) -> Result<Tokens, String> {
-        let mut out = BTreeMap::new();
-        for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let Some((name, token)) = pair.split_once('=') else {
-                return Err(format!(
-                    "approver tokens must read name=token,name=token; {:?} has no '='",
-                    pair.split('=').next().unwrap_or_default()
-                ));
-            };
-            if token.len() < 16 {
-                return Err(format!(
-                    "the token of approver {name} is shorter than 16 characters: use a long random one"
-                ));
-            }
-            out.insert(token.to_owned(), name.to_owned());
-        }
-        Ok(Tokens(out))
-    }
-
-    /// The approver a token belongs to.
-    pub fn who(&self, token: &str) -> Option<&str> {
-        self.0.get(token).map(String::as_str)
-    }
-}
 
 /// Fires cron ticks and polls, every second, and hands their runs to the workers.
 async fn triggers(api: Api) {
@@ -125,7 +94,7 @@ async fn triggers(api: Api) {
 /// Webhook secrets are read from the environment (`var`).
 pub async fn serve(
     engine: Arc<Engine>,
-    tokens: Tokens,
+    access: AccessConfig,
     listener: TcpListener,
     var: impl Fn(&str) -> Option<String>,
 ) -> Result<(), ServeError> {
@@ -133,7 +102,7 @@ pub async fn serve(
     let unfinished = engine
         .prepare_recovery()
         .map_err(|e| ServeError::Setup(format!("reading unfinished runs failed: {e}")))?;
-    let api = Api::new(engine.clone(), tokens, Arc::new(Semaphore::new(WORKERS)))
+    let api = Api::new(engine.clone(), access, Arc::new(Semaphore::new(WORKERS)))
         .with_hooks(verifiers, hooks::GroupCommit::start(engine.clone()));
     let recovering = api.clone();
     tokio::spawn(async move {
@@ -161,6 +130,7 @@ pub async fn serve(
         }
     });
     tokio::spawn(triggers(api.clone()));
-    axum::serve(listener, http::router(api)).await?;
+    let app = http::router(api).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).await?;
     Ok(())
 }

@@ -6,11 +6,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "support/harness.rs"]
+mod harness;
+
 use hmac::{Hmac, Mac};
 use mageflow_engine::{Engine, Workflow};
-use mageflow_magento::{Auth, Connection, MagentoClient};
 use mageflow_runtime::Runtime;
-use mageflow_server::{ADOBE_HEADER, HMAC_HEADER, MAX_BODY, Tokens};
+use mageflow_server::{ADOBE_HEADER, AccessConfig, HMAC_HEADER, MAX_BODY};
 use mageflow_store::{Status, Store};
 use magento_sim::{Server, SimConfig};
 use serde_json::{Value, json};
@@ -35,16 +37,7 @@ async fn setup() -> (Server, Arc<Engine>, String) {
         sim.url().rsplit(':').next().unwrap()
     ));
     std::fs::write(&pem, &sim.sim.webhook_key().public_pem).unwrap();
-    let client = Arc::new(
-        MagentoClient::new(Connection::new(
-            sim.url(),
-            Auth::Admin {
-                username: "admin".into(),
-                password: "Admin123!".into(),
-            },
-        ))
-        .unwrap(),
-    );
+    let client = harness::magento(&sim);
     let engine = Arc::new(Engine::new(Store::temporary().unwrap(), runtime()));
     let adobe = format!(
         "name = \"onboard\"\nplugin = {:?}\ngrants = [\"customers:read\", \"customers:write\", \"approvals\"]\n\
@@ -65,7 +58,7 @@ async fn setup() -> (Server, Arc<Engine>, String) {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let serving = engine.clone();
     tokio::spawn(async move {
-        mageflow_server::serve(serving, Tokens::default(), listener, |k| {
+        mageflow_server::serve(serving, AccessConfig::default(), listener, |k| {
             (k == "HOOK_SECRET").then(|| SECRET.to_owned())
         })
         .await
@@ -116,14 +109,7 @@ async fn commerce_deliveries_from_the_sim_are_verified_queued_once_and_run() {
     let (sim, engine, url) = setup().await;
     // Point the sim's webhooks at the onboarding workflow, then register a customer there.
     sim.sim.write().webhook_url = Some(format!("{url}/hooks/onboard"));
-    let client = MagentoClient::new(Connection::new(
-        sim.url(),
-        Auth::Admin {
-            username: "admin".into(),
-            password: "Admin123!".into(),
-        },
-    ))
-    .unwrap();
+    let client = harness::magento(&sim);
     client
         .create_customer(&mageflow_magento::NewCustomer {
             email: "hooked@example.com".into(),

@@ -114,6 +114,19 @@ impl Approval {
         true
     }
 
+    /// Whether `by` (in `groups`) is among the approvers: named, or in a named group
+    /// (`group:NAME`). An approval that names nobody may be decided by any approver.
+    pub fn may_decide(&self, by: &str, groups: &[String]) -> bool {
+        self.approvers.is_empty()
+            || self
+                .approvers
+                .iter()
+                .any(|x| match x.strip_prefix("group:") {
+                    Some(group) => groups.iter().any(|g| g == group),
+                    None => x == by,
+                })
+    }
+
     /// Who approved, comma-separated (for audits and the plugin's `approved(by)`).
     pub fn approved_by(&self) -> String {
         self.decisions
@@ -188,7 +201,17 @@ impl Store {
     /// Records `by`'s decision. Refused, naming why, when the approval is settled or expired,
     /// when `by` started the run, is not among its approvers, or decided already. The first
     /// decision that satisfies the rule settles it; a rejection settles it at once.
-    pub fn decide(&self, id: u64, by: &str, decision: &Decision, now: u64) -> Result<Approval> {
+    ///
+    /// An approver entry names a principal (`alice`) or a group (`group:secops`); `groups` are
+    /// those `by` is in.
+    pub fn decide(
+        &self,
+        id: u64,
+        by: &str,
+        groups: &[String],
+        decision: &Decision,
+        now: u64,
+    ) -> Result<Approval> {
         let key = id.to_be_bytes();
         loop {
             let old = self.approvals.get(key)?.ok_or(Error::NoApproval(id))?;
@@ -224,7 +247,7 @@ impl Store {
                     a.run
                 )));
             }
-            if !a.approvers.is_empty() && !a.approvers.iter().any(|x| x == by) {
+            if !a.may_decide(by, groups) {
                 return Err(Error::Refused(format!(
                     "{by} is not an approver of approval {id}; its approvers are {}",
                     a.approvers.join(", ")

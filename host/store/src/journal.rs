@@ -116,6 +116,11 @@ impl Store {
         Ok(())
     }
 
+    /// Every run's audit entries, run by run.
+    pub fn audit_all(&self) -> Result<Vec<AuditEntry>> {
+        self.audit.iter().map(|item| decode(&item?.1)).collect()
+    }
+
     /// A run's audit entries, in order.
     pub fn audit_of(&self, run: RunId) -> Result<Vec<AuditEntry>> {
         self.audit

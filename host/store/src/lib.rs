@@ -1,6 +1,7 @@
 //! mageflow's durable state, in sled: runs with their trigger and pinned plugin, each run's
 //! journal of host calls and clock readings, approvals with every decision, trigger cursors and
-//! dedupe keys, the audit of Magento writes, and per-workflow plugin state.
+//! dedupe keys, the audit of Magento writes, per-workflow plugin state, and who may act (API
+//! token hashes and the access audit).
 //!
 //! The store is a narrow interface over a few trees, so another backend (PostgreSQL with
 //! `FOR UPDATE SKIP LOCKED` leases) can take its place without touching the engine. Records
@@ -10,6 +11,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod access;
 mod approvals;
 mod error;
 mod journal;
@@ -21,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use access::{AccessEvent, TokenRecord};
 pub use approvals::{Approval, ApprovalStatus, Decision, DecisionRecord, Expiry};
 pub use error::{Error, Result};
 pub use journal::{AuditEntry, Entry, EntryState, FieldChange};
@@ -41,6 +44,8 @@ pub struct Store {
     audit: sled::Tree,
     state: sled::Tree,
     state_reads: sled::Tree,
+    tokens: sled::Tree,
+    events: sled::Tree,
     /// Held while runs are queued: sled allows one process per directory, so this lock is
     /// enough to check and take a dedupe key without a storage transaction.
     queueing: Arc<Mutex<()>>,
@@ -81,6 +86,8 @@ impl Store {
             audit: db.open_tree("audit")?,
             state: db.open_tree("state")?,
             state_reads: db.open_tree("state-reads")?,
+            tokens: db.open_tree("tokens")?,
+            events: db.open_tree("events")?,
             queueing: Arc::default(),
             db,
         })

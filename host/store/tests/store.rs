@@ -150,7 +150,7 @@ fn approvals_need_n_of_m_and_refuse_self_repeat_late_and_outside_decisions() {
     assert_eq!(store.open_approval(approval(9, 0, 2)).unwrap().id, a.id);
     let refused = |by: &str| {
         store
-            .decide(a.id, by, &Decision::Approve(None), 1_100)
+            .decide(a.id, by, &[], &Decision::Approve(None), 1_100)
             .unwrap_err()
             .to_string()
     };
@@ -166,7 +166,13 @@ fn approvals_need_n_of_m_and_refuse_self_repeat_late_and_outside_decisions() {
         )
     );
     let one = store
-        .decide(a.id, "bob", &Decision::Approve(Some("fine".into())), 1_100)
+        .decide(
+            a.id,
+            "bob",
+            &[],
+            &Decision::Approve(Some("fine".into())),
+            1_100,
+        )
         .unwrap();
     assert_eq!(one.status, ApprovalStatus::Pending, "1 of 2");
     assert_eq!(
@@ -174,7 +180,7 @@ fn approvals_need_n_of_m_and_refuse_self_repeat_late_and_outside_decisions() {
         format!("bob has already decided approval {}", a.id)
     );
     let two = store
-        .decide(a.id, "carol", &Decision::Approve(None), 1_200)
+        .decide(a.id, "carol", &[], &Decision::Approve(None), 1_200)
         .unwrap();
     assert_eq!(two.status, ApprovalStatus::Approved);
     assert_eq!(two.approved_by(), "bob, carol");
@@ -188,7 +194,13 @@ fn approvals_need_n_of_m_and_refuse_self_repeat_late_and_outside_decisions() {
     // A rejection settles at once.
     let b = store.open_approval(approval(9, 1, 2)).unwrap();
     let r = store
-        .decide(b.id, "dave", &Decision::Reject("wrong group".into()), 1_100)
+        .decide(
+            b.id,
+            "dave",
+            &[],
+            &Decision::Reject("wrong group".into()),
+            1_100,
+        )
         .unwrap();
     assert_eq!(r.status, ApprovalStatus::Rejected);
     assert_eq!(r.decisions[0].comment.as_deref(), Some("wrong group"));
@@ -200,7 +212,7 @@ fn approvals_expire_as_their_policy_says() {
     let a = store.open_approval(approval(3, 0, 1)).unwrap();
     assert_eq!(store.expire(a.id, 1_999).unwrap(), None);
     let late = store
-        .decide(a.id, "bob", &Decision::Approve(None), 2_000)
+        .decide(a.id, "bob", &[], &Decision::Approve(None), 2_000)
         .unwrap_err();
     assert_eq!(
         late.to_string(),
@@ -240,7 +252,7 @@ fn racing_decisions_settle_once() {
         .into_iter()
         .map(|by| {
             let store = store.clone();
-            std::thread::spawn(move || store.decide(a.id, by, &Decision::Approve(None), 1_500))
+            std::thread::spawn(move || store.decide(a.id, by, &[], &Decision::Approve(None), 1_500))
         })
         .collect();
     let wins = handles
