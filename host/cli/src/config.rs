@@ -459,6 +459,60 @@ wall-time = "90s"
     }
 
     #[test]
+    fn sso_reads_its_secret_by_name_and_refuses_what_would_not_work() {
+        let good = r#"
+[sso]
+issuer = "https://login.example.com"
+client-id = "mageflow"
+client-secret = { env = "SSO_SECRET" }
+redirect-url = "https://mageflow.example.com/ui/sso/callback"
+[sso.roles]
+"it-approvers" = ["approver", "viewer"]
+"#;
+        let env = |k: &str| (k == "SSO_SECRET").then(|| "the-client-secret".to_owned());
+        let c = Config::parse(Path::new("m.toml"), good, env).unwrap();
+        let sso = c.sso.unwrap();
+        assert_eq!(sso.client_secret, "the-client-secret");
+        assert_eq!(
+            (sso.groups_claim.as_str(), sso.username_claim.as_str()),
+            ("groups", "email")
+        );
+        assert_eq!(
+            sso.roles,
+            vec![(
+                "it-approvers".to_owned(),
+                vec![
+                    mageflow_server::Role::Viewer,
+                    mageflow_server::Role::Approver
+                ]
+            )]
+        );
+        assert!(!format!("{sso:?}").contains("the-client-secret"));
+        for (change, says) in [
+            (
+                ("{ env = \"SSO_SECRET\" }", "\"inline\""),
+                "secrets are never written in the file",
+            ),
+            (
+                ("https://login.example.com", "http://login.example.com"),
+                "use an https URL",
+            ),
+            (
+                ("[\"approver\", \"viewer\"]", "[\"boss\"]"),
+                "unknown role \"boss\"",
+            ),
+            (
+                ("\"it-approvers\" = [\"approver\", \"viewer\"]", ""),
+                "map at least one group",
+            ),
+        ] {
+            let text = good.replace(change.0, change.1);
+            let e = Config::parse(Path::new("m.toml"), &text, env).unwrap_err();
+            assert!(e.0.contains(says), "{change:?}: {}", e.0);
+        }
+    }
+
+    #[test]
     fn a_secret_file_others_can_read_is_refused() {
         let dir = scratch("mode");
         secret_file(&dir, "pw", "hunter2", 0o644);

@@ -186,8 +186,14 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .collect();
     println!("workflows: {}", names.join(", "));
     if access.env_tokens.is_empty() && engine.store().tokens()?.is_empty() {
+        let sso = if access.sso.is_some() {
+            "; the pages also take sign-ins through [sso]"
+        } else {
+            ""
+        };
         println!(
-            "no tokens yet: create one with `mageflow tokens create NAME --role admin` (with the server stopped) to sign in"
+            "no tokens yet: stop the server and run `mageflow tokens create NAME --role admin` \
+             (it opens this data directory), then admins make the rest through the API{sso}"
         );
     }
     mageflow_server::serve(engine, access, listener, config::var).await?;
