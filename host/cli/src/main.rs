@@ -12,6 +12,8 @@ mod demo;
 mod magento;
 mod output;
 mod plugin;
+mod plugin_build;
+mod plugin_new;
 mod serve;
 mod work;
 

@@ -8,7 +8,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use mageflow_magento::MagentoClient;
-use mageflow_runtime::{Grants, ImportCheck, Limits, Preset, RunOptions, Runtime, Trigger};
+use mageflow_runtime::{
+    Grants, ImportCheck, Inspection, Limits, Preset, RunOptions, Runtime, Trigger,
+};
 
 use crate::Usage;
 use crate::connect::ConnArgs;
@@ -55,6 +57,31 @@ pub(crate) fn compile_runtime(cache_dir: Option<&Path>, no_cache: bool) -> anyho
 #[derive(Debug, Subcommand)]
 #[expect(clippy::large_enum_variant, reason = "parsed once per process")]
 enum PluginCommand {
+    /// Write a new plugin project: a `run` that searches with paging, logs and reports, a
+    /// native unit test, and a workflow file with the least grants.
+    New {
+        /// The plugin's name (and its folder's).
+        name: String,
+        /// rust or python.
+        #[arg(long, value_name = "LANG")]
+        lang: String,
+        /// Where to write it [default: ./NAME].
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Build a plugin project (Rust or Python) into a component that imports only what its
+    /// grants allow, compile it into the cache, and print its size, imports and build time.
+    Build {
+        /// The project [default: .].
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The grants to build for, comma-separated [default: the project's workflow.toml].
+        #[arg(long, value_name = "LIST")]
+        grants: Option<String>,
+        /// The component to write [default: DIR/NAME.wasm].
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// List a plugin's imports and exports and whether the grants cover them.
     Check {
         /// The plugin component (`.wasm`).
@@ -94,6 +121,59 @@ enum PluginCommand {
     },
 }
 
+/// Prints a component's imports (with what the grants say of each) and exports; refuses one
+/// that imports what mageflow lacks or the grants do not cover, or that exports no `run`.
+pub(crate) fn report(inspection: &Inspection) -> anyhow::Result<()> {
+    println!("imports:");
+    for (name, check) in &inspection.imports {
+        let verdict = match check {
+            ImportCheck::Wasi => {
+                "wasi (sandboxed: no files, no network, no environment)".to_owned()
+            }
+            ImportCheck::Granted => "granted".to_owned(),
+            ImportCheck::Missing(any) => format!(
+                "NOT GRANTED: needs {}",
+                any.iter()
+                    .map(|g| g.name())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+            ImportCheck::Unknown => "UNKNOWN: mageflow does not provide it".to_owned(),
+        };
+        println!("  {name:<44} {verdict}");
+    }
+    println!("exports:");
+    for e in &inspection.exports {
+        println!("  {e}");
+    }
+    let unknown = inspection.unknown();
+    if !unknown.is_empty() {
+        anyhow::bail!(
+            "the plugin imports {}, which mageflow does not provide",
+            unknown.join(", ")
+        );
+    }
+    let missing = inspection.missing();
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "the grants do not cover every import: add {} (a Python plugin imports its whole \
+             world: build it with `mageflow plugin build --grants ...` to narrow it)",
+            missing
+                .iter()
+                .map(|g| g.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if !inspection.exports.iter().any(|e| e.starts_with("run")) {
+        anyhow::bail!(
+            "the plugin exports no `run`: it is not a component of the mageflow:workflow/workflow world"
+        );
+    }
+    println!("ok: the grants cover every import");
+    Ok(())
+}
+
 fn read(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
@@ -101,56 +181,19 @@ fn read(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
 pub(crate) async fn run(args: PluginArgs) -> anyhow::Result<()> {
     let runtime = compile_runtime(args.cache_dir.as_deref(), args.no_cache)?;
     match args.command {
+        PluginCommand::New { name, lang, dir } => {
+            let lang = crate::plugin_build::Lang::parse(&lang)?;
+            let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
+            crate::plugin_new::write(&name, lang, &dir)?;
+        }
+        PluginCommand::Build { dir, grants, out } => {
+            crate::plugin_build::build(&runtime, &dir, grants.as_deref(), out.as_deref())?;
+        }
         PluginCommand::Check { plugin, grants } => {
             let grants = Grants::parse(&grants).map_err(Usage)?;
             let bytes = read(&plugin)?;
             let inspection = runtime.inspect(&plugin.display().to_string(), &bytes, &grants)?;
-            println!("imports:");
-            for (name, check) in &inspection.imports {
-                let verdict = match check {
-                    ImportCheck::Wasi => {
-                        "wasi (sandboxed: no files, no network, no environment)".to_owned()
-                    }
-                    ImportCheck::Granted => "granted".to_owned(),
-                    ImportCheck::Missing(any) => format!(
-                        "NOT GRANTED: needs {}",
-                        any.iter()
-                            .map(|g| g.name())
-                            .collect::<Vec<_>>()
-                            .join(" or ")
-                    ),
-                    ImportCheck::Unknown => "UNKNOWN: mageflow does not provide it".to_owned(),
-                };
-                println!("  {name:<44} {verdict}");
-            }
-            println!("exports:");
-            for e in &inspection.exports {
-                println!("  {e}");
-            }
-            let unknown = inspection.unknown();
-            if !unknown.is_empty() {
-                anyhow::bail!(
-                    "the plugin imports {}, which mageflow does not provide",
-                    unknown.join(", ")
-                );
-            }
-            let missing = inspection.missing();
-            if !missing.is_empty() {
-                anyhow::bail!(
-                    "the grants do not cover every import: add {}",
-                    missing
-                        .iter()
-                        .map(|g| g.name())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            }
-            if !inspection.exports.iter().any(|e| e.starts_with("run")) {
-                anyhow::bail!(
-                    "the plugin exports no `run`: it is not a component of the mageflow:workflow/workflow world"
-                );
-            }
-            println!("ok: the grants cover every import");
+            report(&inspection)?;
         }
         PluginCommand::Run {
             plugin,

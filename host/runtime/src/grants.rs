@@ -122,6 +122,34 @@ pub const INTERFACES: &[(&str, &[Grant])] = &[
     ("types", &[]),
 ];
 
+/// The name of the world [`granted_world`] writes.
+pub const GRANTED_WORLD: &str = "granted";
+
+/// A WIT world of the `mageflow:workflow` package that imports only the interfaces `grants`
+/// cover (and `runtime`, which needs none), exporting `run` as `workflow` does. Built
+/// against it, a component made by a toolchain that imports every interface of its world
+/// (componentize-py, jco) imports no more than it may use.
+pub fn granted_world(grants: &Grants) -> String {
+    let mut text = String::from(
+        "package mageflow:workflow@0.1.0;\n\n\
+         /// The workflow world narrowed to a plugin's grants (written by `mageflow plugin build`).\n\
+         world granted {\n",
+    );
+    for (interface, any) in INTERFACES {
+        if *interface == "types" {
+            continue;
+        }
+        if any.is_empty() || any.iter().any(|g| grants.has(*g)) {
+            text.push_str(&format!("    import {interface};\n"));
+        }
+    }
+    text.push_str(
+        "\n    use types.{trigger, outcome};\n\n\
+         \x20   export run: func(trigger: trigger) -> result<outcome, string>;\n}\n",
+    );
+    text
+}
+
 /// What a load-time check found for one import.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImportCheck {
@@ -165,6 +193,23 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown grant \"customers:rw\"")
         );
+    }
+
+    #[test]
+    fn the_granted_world_imports_what_the_grants_cover() {
+        let w = granted_world(&Grants::parse("customers:read, approvals").unwrap());
+        for present in [
+            "import customers;",
+            "import groups;",
+            "import approvals;",
+            "import runtime;",
+        ] {
+            assert!(w.contains(present), "{present} missing from\n{w}");
+        }
+        for absent in ["admin-users", "bulk"] {
+            assert!(!w.contains(absent), "{absent} in\n{w}");
+        }
+        assert!(w.contains("export run: func(trigger: trigger) -> result<outcome, string>;"));
     }
 
     #[test]

@@ -37,7 +37,9 @@ mod state;
 pub use error::{Error, Result};
 pub use gateway::{Call, Failure, Gateway, Pending, Reply};
 pub use generated::mageflow::workflow::types::{Outcome, Trigger, WebhookEvent};
-pub use grants::{Grant, Grants, INTERFACES, ImportCheck, check_import};
+pub use grants::{
+    GRANTED_WORLD, Grant, Grants, INTERFACES, ImportCheck, check_import, granted_world,
+};
 pub use hooks::{Clock, FixedClock, Hooks, MemoryState, StateStore, SystemClock, fresh_seed};
 pub use host::approvals::{ApprovalAsk, Approver, Preset, Verdict};
 pub use host::runtime::LogLine;

@@ -1,0 +1,270 @@
+//! `mageflow plugin build [DIR]`: a plugin project, in Rust or Python, built into a component
+//! that imports only what its grants allow, compiled into the compile cache, and described
+//! (size, imports, time).
+//!
+//! componentize-py imports every interface of the world it is given, whether the code uses
+//! it or not; so a Python plugin is built against a world narrowed to its grants (written
+//! next to a copy of the WIT contract this binary carries). A Rust component imports only
+//! what its code calls, so it is built as it is and checked the same way.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use mageflow_runtime::{GRANTED_WORLD, Grants, Runtime, granted_world};
+
+use crate::Usage;
+
+/// The componentize-py release Python plugins are built with.
+pub(crate) const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
+
+/// The WIT contract, as this binary was built with it.
+const WIT: &[(&str, &str)] = &[
+    (
+        "admin-users.wit",
+        include_str!("../../../wit/admin-users.wit"),
+    ),
+    ("approvals.wit", include_str!("../../../wit/approvals.wit")),
+    ("bulk.wit", include_str!("../../../wit/bulk.wit")),
+    ("customers.wit", include_str!("../../../wit/customers.wit")),
+    ("groups.wit", include_str!("../../../wit/groups.wit")),
+    ("runtime.wit", include_str!("../../../wit/runtime.wit")),
+    ("types.wit", include_str!("../../../wit/types.wit")),
+    ("world.wit", include_str!("../../../wit/world.wit")),
+];
+
+/// A plugin project's language, told by its files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lang {
+    Rust,
+    Python,
+}
+
+impl Lang {
+    pub(crate) fn parse(text: &str) -> Result<Lang, Usage> {
+        match text {
+            "rust" => Ok(Lang::Rust),
+            "python" => Ok(Lang::Python),
+            other => Err(Usage(format!(
+                "--lang {other:?}: mageflow builds rust and python plugins (typescript is not \
+                 supported yet)"
+            ))),
+        }
+    }
+
+    fn detect(dir: &Path) -> Result<Lang, Usage> {
+        if dir.join("Cargo.toml").is_file() {
+            Ok(Lang::Rust)
+        } else if dir.join("app.py").is_file() {
+            Ok(Lang::Python)
+        } else {
+            Err(Usage(format!(
+                "{} holds neither a Cargo.toml (Rust) nor an app.py (Python): point at a plugin \
+                 project, or make one with `mageflow plugin new NAME --lang rust|python`",
+                dir.display()
+            )))
+        }
+    }
+}
+
+/// The grants of a plugin project: `given`, else its `workflow.toml`'s `grants`.
+fn project_grants(dir: &Path, given: Option<&str>) -> Result<Grants, Usage> {
+    if let Some(list) = given {
+        return Grants::parse(list).map_err(Usage);
+    }
+    let file = dir.join("workflow.toml");
+    let text = std::fs::read_to_string(&file).map_err(|_| {
+        Usage(format!(
+            "name the plugin's grants: --grants customers:read,approvals, or a {} with \
+             grants = [...]",
+            file.display()
+        ))
+    })?;
+    #[derive(serde::Deserialize)]
+    struct Partial {
+        #[serde(default)]
+        grants: Vec<String>,
+    }
+    let partial: Partial =
+        toml::from_str(&text).map_err(|e| Usage(format!("{}: {}", file.display(), e.message())))?;
+    Grants::parse(&partial.grants.join(",")).map_err(|e| Usage(format!("{}: {e}", file.display())))
+}
+
+/// Where toolchains are installed: `MAGEFLOW_TOOLCHAINS`, else the cache directory.
+fn toolchains() -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("MAGEFLOW_TOOLCHAINS") {
+        return Ok(PathBuf::from(dir));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .context("neither XDG_CACHE_HOME nor HOME is set: set MAGEFLOW_TOOLCHAINS")?;
+    Ok(base.join("mageflow").join("toolchains"))
+}
+
+/// componentize-py, installed into a venv of its own the first time.
+fn componentize_py() -> anyhow::Result<PathBuf> {
+    if let Some(tool) = std::env::var_os("MAGEFLOW_COMPONENTIZE_PY") {
+        return Ok(PathBuf::from(tool));
+    }
+    let venv = toolchains()?.join(COMPONENTIZE_PY.replace("==", "-"));
+    let tool = venv.join("bin").join("componentize-py");
+    if tool.is_file() {
+        return Ok(tool);
+    }
+    eprintln!(
+        "installing {COMPONENTIZE_PY} into {} (once)",
+        venv.display()
+    );
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let made = Command::new(&python)
+        .arg("-m")
+        .arg("venv")
+        .arg(&venv)
+        .status();
+    anyhow::ensure!(
+        made.is_ok_and(|s| s.success()),
+        "`{python} -m venv {}` failed: Python plugins need Python 3 with venv (Debian: apt-get \
+         install python3-venv)",
+        venv.display()
+    );
+    let pip = Command::new(venv.join("bin").join("pip"))
+        .args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            COMPONENTIZE_PY,
+        ])
+        .status()
+        .context("pip runs")?;
+    anyhow::ensure!(
+        pip.success(),
+        "pip could not install {COMPONENTIZE_PY} from PyPI (see its output above)"
+    );
+    Ok(tool)
+}
+
+/// The WIT contract with the world narrowed to `grants`, written under the toolchains.
+fn narrowed_wit(grants: &Grants) -> anyhow::Result<PathBuf> {
+    let names: Vec<&str> = grants.iter().map(|g| g.name()).collect();
+    let key = if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join("+").replace(':', "-")
+    };
+    let dir = toolchains()?.join("wit").join(key);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (name, text) in WIT {
+        std::fs::write(dir.join(name), text)?;
+    }
+    std::fs::write(dir.join("granted.wit"), granted_world(grants))?;
+    Ok(dir)
+}
+
+fn build_python(dir: &Path, grants: &Grants, out: &Path) -> anyhow::Result<()> {
+    let tool = componentize_py()?;
+    let wit = narrowed_wit(grants)?;
+    let o = Command::new(&tool)
+        .current_dir(dir)
+        .arg("-d")
+        .arg(&wit)
+        .args(["-w", GRANTED_WORLD, "componentize", "app", "-o"])
+        .arg(out)
+        .output()
+        .with_context(|| format!("cannot run {}", tool.display()))?;
+    if !o.status.success() {
+        let err = String::from_utf8_lossy(&o.stderr);
+        let hint = if err.contains("wit_world.imports") {
+            "\n(the plugin imports an interface its grants do not cover: add the grant to \
+             workflow.toml or --grants)"
+        } else {
+            ""
+        };
+        anyhow::bail!(
+            "componentize-py could not build {}:\n{err}{hint}",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+fn build_rust(dir: &Path, out: &Path) -> anyhow::Result<()> {
+    let o = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--message-format=json",
+        ])
+        .arg("--manifest-path")
+        .arg(dir.join("Cargo.toml"))
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("cargo runs")?;
+    let text = String::from_utf8_lossy(&o.stdout);
+    anyhow::ensure!(
+        o.status.success(),
+        "cargo could not build {} for wasm32-wasip2 (its errors are above; `rustup target add \
+         wasm32-wasip2` if the target is missing)",
+        dir.display()
+    );
+    let wasm = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact")
+        .flat_map(|m| {
+            m["filenames"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|f| f.as_str().map(PathBuf::from))
+        })
+        .rfind(|f| f.extension().is_some_and(|e| e == "wasm"))
+        .context("cargo built no .wasm: is the crate a cdylib (crate-type = [\"cdylib\"])?")?;
+    std::fs::copy(&wasm, out)
+        .with_context(|| format!("cannot copy {} to {}", wasm.display(), out.display()))?;
+    Ok(())
+}
+
+/// Builds the project in `dir`; answers the component's path.
+pub(crate) fn build(
+    runtime: &Runtime,
+    dir: &Path,
+    grants: Option<&str>,
+    out: Option<&Path>,
+) -> anyhow::Result<PathBuf> {
+    let dir = std::path::absolute(dir)?;
+    let lang = Lang::detect(&dir)?;
+    let grants = project_grants(&dir, grants)?;
+    let name = dir
+        .file_name()
+        .map_or_else(|| "plugin".to_owned(), |n| n.to_string_lossy().into_owned());
+    let out = match out {
+        Some(o) => std::path::absolute(o)?,
+        None => dir.join(format!("{}.wasm", name.replace('-', "_"))),
+    };
+    let started = Instant::now();
+    match lang {
+        Lang::Python => build_python(&dir, &grants, &out)?,
+        Lang::Rust => build_rust(&dir, &out)?,
+    }
+    let built = started.elapsed();
+    let bytes = std::fs::read(&out)?;
+    let compiling = Instant::now();
+    let inspection = runtime.inspect(&out.display().to_string(), &bytes, &grants)?;
+    let compiled = compiling.elapsed();
+    println!(
+        "built {} ({:?}, {:.1} MB) in {:.1} s; compiled into the cache in {:.1} s",
+        out.display(),
+        lang,
+        bytes.len() as f64 / 1e6,
+        built.as_secs_f64(),
+        compiled.as_secs_f64()
+    );
+    crate::plugin::report(&inspection)?;
+    Ok(out)
+}
