@@ -62,14 +62,14 @@ enum PluginCommand {
     New {
         /// The plugin's name (and its folder's).
         name: String,
-        /// rust or python.
+        /// rust, python or typescript.
         #[arg(long, value_name = "LANG")]
         lang: String,
         /// Where to write it [default: ./NAME].
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
-    /// Build a plugin project (Rust or Python) into a component that imports only what its
+    /// Build a plugin project (Rust, Python or TypeScript) into a component that imports only what its
     /// grants allow, compile it into the cache, and print its size, imports and build time.
     Build {
         /// The project [default: .].

@@ -1,11 +1,12 @@
-//! `mageflow plugin build [DIR]`: a plugin project, in Rust or Python, built into a component
-//! that imports only what its grants allow, compiled into the compile cache, and described
-//! (size, imports, time).
+//! `mageflow plugin build [DIR]`: a plugin project, in Rust, Python or TypeScript, built into
+//! a component that imports only what its grants allow, compiled into the compile cache, and
+//! described (size, imports, time).
 //!
-//! componentize-py imports every interface of the world it is given, whether the code uses
-//! it or not; so a Python plugin is built against a world narrowed to its grants (written
-//! next to a copy of the WIT contract this binary carries). A Rust component imports only
-//! what its code calls, so it is built as it is and checked the same way.
+//! componentize-py and jco import every interface of the world they are given, whether the
+//! code uses it or not; so Python and TypeScript plugins are built against a world narrowed to
+//! their grants (written next to a copy of the WIT contract this binary carries). A Rust
+//! component imports only what its code calls, so it is built as it is and checked the same
+//! way.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -34,11 +35,49 @@ const WIT: &[(&str, &str)] = &[
     ("world.wit", include_str!("../../../wit/world.wit")),
 ];
 
+/// The Python SDK (`plugins/sdk-python`), as this binary was built with it: put on
+/// componentize-py's path, so `import mageflow_sdk` works in every Python plugin.
+const PYTHON_SDK: &[(&str, &str)] = &[
+    (
+        "__init__.py",
+        include_str!("../../../plugins/sdk-python/mageflow_sdk/__init__.py"),
+    ),
+    (
+        "_bindings.py",
+        include_str!("../../../plugins/sdk-python/mageflow_sdk/_bindings.py"),
+    ),
+    (
+        "approvals.py",
+        include_str!("../../../plugins/sdk-python/mageflow_sdk/approvals.py"),
+    ),
+    (
+        "errors.py",
+        include_str!("../../../plugins/sdk-python/mageflow_sdk/errors.py"),
+    ),
+    (
+        "logs.py",
+        include_str!("../../../plugins/sdk-python/mageflow_sdk/logs.py"),
+    ),
+    (
+        "patch.py",
+        include_str!("../../../plugins/sdk-python/mageflow_sdk/patch.py"),
+    ),
+    (
+        "search.py",
+        include_str!("../../../plugins/sdk-python/mageflow_sdk/search.py"),
+    ),
+    (
+        "world.py",
+        include_str!("../../../plugins/sdk-python/mageflow_sdk/world.py"),
+    ),
+];
+
 /// A plugin project's language, told by its files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Lang {
     Rust,
     Python,
+    TypeScript,
 }
 
 impl Lang {
@@ -46,9 +85,9 @@ impl Lang {
         match text {
             "rust" => Ok(Lang::Rust),
             "python" => Ok(Lang::Python),
+            "typescript" | "ts" | "javascript" | "js" => Ok(Lang::TypeScript),
             other => Err(Usage(format!(
-                "--lang {other:?}: mageflow builds rust and python plugins (typescript is not \
-                 supported yet)"
+                "--lang {other:?}: mageflow builds rust, python and typescript plugins"
             ))),
         }
     }
@@ -58,37 +97,57 @@ impl Lang {
             Ok(Lang::Rust)
         } else if dir.join("app.py").is_file() {
             Ok(Lang::Python)
+        } else if dir.join("app.ts").is_file() || dir.join("app.js").is_file() {
+            Ok(Lang::TypeScript)
         } else {
             Err(Usage(format!(
-                "{} holds neither a Cargo.toml (Rust) nor an app.py (Python): point at a plugin \
-                 project, or make one with `mageflow plugin new NAME --lang rust|python`",
+                "{} holds no Cargo.toml (Rust), app.py (Python) or app.ts (TypeScript): point at \
+                 a plugin project, or make one with `mageflow plugin new NAME --lang \
+                 rust|python|typescript`",
                 dir.display()
             )))
         }
     }
 }
 
+/// What `plugin build` reads of a project's `workflow.toml`.
+#[derive(Debug, Default, serde::Deserialize)]
+struct Project {
+    #[serde(default)]
+    grants: Vec<String>,
+    /// The component, relative to the project.
+    plugin: Option<String>,
+}
+
+/// The project's `workflow.toml`, when it has one.
+fn project(dir: &Path) -> Result<Option<Project>, Usage> {
+    let file = dir.join("workflow.toml");
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        return Ok(None);
+    };
+    toml::from_str(&text)
+        .map(Some)
+        .map_err(|e| Usage(format!("{}: {}", file.display(), e.message())))
+}
+
 /// The grants of a plugin project: `given`, else its `workflow.toml`'s `grants`.
-fn project_grants(dir: &Path, given: Option<&str>) -> Result<Grants, Usage> {
+fn project_grants(
+    dir: &Path,
+    project: Option<&Project>,
+    given: Option<&str>,
+) -> Result<Grants, Usage> {
     if let Some(list) = given {
         return Grants::parse(list).map_err(Usage);
     }
     let file = dir.join("workflow.toml");
-    let text = std::fs::read_to_string(&file).map_err(|_| {
+    let project = project.ok_or_else(|| {
         Usage(format!(
             "name the plugin's grants: --grants customers:read,approvals, or a {} with \
              grants = [...]",
             file.display()
         ))
     })?;
-    #[derive(serde::Deserialize)]
-    struct Partial {
-        #[serde(default)]
-        grants: Vec<String>,
-    }
-    let partial: Partial =
-        toml::from_str(&text).map_err(|e| Usage(format!("{}: {}", file.display(), e.message())))?;
-    Grants::parse(&partial.grants.join(",")).map_err(|e| Usage(format!("{}: {e}", file.display())))
+    Grants::parse(&project.grants.join(",")).map_err(|e| Usage(format!("{}: {e}", file.display())))
 }
 
 /// Where toolchains are installed: `MAGEFLOW_TOOLCHAINS`, else the cache directory.
@@ -146,6 +205,46 @@ fn componentize_py() -> anyhow::Result<PathBuf> {
     Ok(tool)
 }
 
+/// The jco toolchain's files: its pinned packages, and the preopen module it runs under.
+const JCO: &[(&str, &str)] = &[
+    ("package.json", include_str!("toolchains/jco/package.json")),
+    (
+        "package-lock.json",
+        include_str!("toolchains/jco/package-lock.json"),
+    ),
+    ("preopen.mjs", include_str!("toolchains/jco/preopen.mjs")),
+];
+
+/// jco and componentize-js, installed with `npm ci` the first time: the toolchain's folder.
+fn jco() -> anyhow::Result<PathBuf> {
+    let dir = toolchains()?.join("jco-1.35.0");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let lock = dir.join("package-lock.json");
+    let current = dir
+        .join("node_modules/@bytecodealliance/jco/package.json")
+        .is_file()
+        && std::fs::read_to_string(&lock).is_ok_and(|l| l == JCO[1].1);
+    for (name, text) in JCO {
+        std::fs::write(dir.join(name), text)?;
+    }
+    if !current {
+        eprintln!(
+            "installing jco 1.35.0 and componentize-js 0.23.0 into {} (once)",
+            dir.display()
+        );
+        let o = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&dir)
+            .status()
+            .context("npm runs: TypeScript plugins need Node.js 20 or later with npm")?;
+        anyhow::ensure!(
+            o.success(),
+            "npm could not install jco (see its output above)"
+        );
+    }
+    Ok(dir)
+}
+
 /// The WIT contract with the world narrowed to `grants`, written under the toolchains.
 fn narrowed_wit(grants: &Grants) -> anyhow::Result<PathBuf> {
     let names: Vec<&str> = grants.iter().map(|g| g.name()).collect();
@@ -163,6 +262,17 @@ fn narrowed_wit(grants: &Grants) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
+/// The Python SDK written under the toolchains: the folder to put on the module path.
+fn python_sdk() -> anyhow::Result<PathBuf> {
+    let root = toolchains()?.join(format!("sdk-python-{}", env!("CARGO_PKG_VERSION")));
+    let dir = root.join("mageflow_sdk");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (name, text) in PYTHON_SDK {
+        std::fs::write(dir.join(name), text)?;
+    }
+    Ok(root)
+}
+
 fn build_python(dir: &Path, grants: &Grants, out: &Path) -> anyhow::Result<()> {
     let tool = componentize_py()?;
     let wit = narrowed_wit(grants)?;
@@ -170,7 +280,10 @@ fn build_python(dir: &Path, grants: &Grants, out: &Path) -> anyhow::Result<()> {
         .current_dir(dir)
         .arg("-d")
         .arg(&wit)
-        .args(["-w", GRANTED_WORLD, "componentize", "app", "-o"])
+        .args(["-w", GRANTED_WORLD, "componentize", "-p", "."])
+        .arg("-p")
+        .arg(python_sdk()?)
+        .args(["app", "-o"])
         .arg(out)
         .output()
         .with_context(|| format!("cannot run {}", tool.display()))?;
@@ -186,6 +299,52 @@ fn build_python(dir: &Path, grants: &Grants, out: &Path) -> anyhow::Result<()> {
             "componentize-py could not build {}:\n{err}{hint}",
             dir.display()
         );
+    }
+    Ok(())
+}
+
+/// TypeScript (or JavaScript) with jco on the QuickJS backend: 1.7 MB components that start
+/// in a fifth of a millisecond, against StarlingMonkey's 13 MB and 1.2 ms (measured for issue
+/// 13). The QuickJS build has no WASI: `console` is not defined (the TypeScript template's
+/// `log` goes to the run's log instead).
+fn build_typescript(dir: &Path, grants: &Grants, out: &Path) -> anyhow::Result<()> {
+    let jco = jco()?;
+    let wit = narrowed_wit(grants)?;
+    let app = if dir.join("app.ts").is_file() {
+        "app.ts"
+    } else {
+        "app.js"
+    };
+    let o = Command::new("node")
+        .current_dir(dir)
+        .arg("--import")
+        .arg(jco.join("preopen.mjs"))
+        .arg(jco.join("node_modules/@bytecodealliance/jco/dist/jco.js"))
+        .args(["componentize", app, "--wit"])
+        .arg(&wit)
+        .args(["--world-name", GRANTED_WORLD, "-o"])
+        .arg(out)
+        .args([
+            "--backend",
+            "quickjs",
+            "--backend-qjs-disable-async",
+            "--backend-qjs-stub-wasi",
+        ])
+        .output()
+        .context("node runs: TypeScript plugins need Node.js 20 or later")?;
+    if !o.status.success() {
+        let err = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let hint = if err.contains("mageflow:workflow/") {
+            "\n(the plugin imports an interface its grants do not cover: add the grant to \
+             workflow.toml or --grants)"
+        } else {
+            ""
+        };
+        anyhow::bail!("jco could not build {}:\n{err}{hint}", dir.display());
     }
     Ok(())
 }
@@ -239,17 +398,20 @@ pub(crate) fn build(
 ) -> anyhow::Result<PathBuf> {
     let dir = std::path::absolute(dir)?;
     let lang = Lang::detect(&dir)?;
-    let grants = project_grants(&dir, grants)?;
+    let project = project(&dir)?;
+    let grants = project_grants(&dir, project.as_ref(), grants)?;
     let name = dir
         .file_name()
         .map_or_else(|| "plugin".to_owned(), |n| n.to_string_lossy().into_owned());
-    let out = match out {
-        Some(o) => std::path::absolute(o)?,
-        None => dir.join(format!("{}.wasm", name.replace('-', "_"))),
+    let out = match (out, project.as_ref().and_then(|p| p.plugin.as_deref())) {
+        (Some(o), _) => std::path::absolute(o)?,
+        (None, Some(plugin)) => dir.join(plugin),
+        (None, None) => dir.join(format!("{}.wasm", name.replace('-', "_"))),
     };
     let started = Instant::now();
     match lang {
         Lang::Python => build_python(&dir, &grants, &out)?,
+        Lang::TypeScript => build_typescript(&dir, &grants, &out)?,
         Lang::Rust => build_rust(&dir, &out)?,
     }
     let built = started.elapsed();

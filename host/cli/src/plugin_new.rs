@@ -1,6 +1,7 @@
-//! `mageflow plugin new NAME --lang rust|python`: a plugin project that builds and runs as it
+//! `mageflow plugin new NAME --lang rust|python|typescript`: a plugin project that builds and runs as it
 //! is. Its `run` counts the customers of a group, page by page (Magento caps a page at 300),
-//! logs each page and reports the count; a native unit test checks the paging; and its
+//! logs each page and reports the count; a native unit test checks the paging (Python: against
+//! the SDK's fake host, with pytest); and its
 //! `workflow.toml` grants only `customers:read`.
 
 use std::path::{Path, PathBuf};
@@ -115,79 +116,143 @@ fn python_files(name: &str) -> Vec<(&'static str, String)> {
     let module = name.replace('-', "_");
     vec![
         (
-            "count.py",
-            "\"\"\"What the plugin does, apart from Magento, so it can be tested natively.\"\"\"\n\n\
-             PAGE_SIZE = 300  # Magento's cap\n\n\n\
-             def count_pages(fetch, log):\n\
-             \x20   \"\"\"Counts the items of every page `fetch(page)` answers as (items, total).\"\"\"\n\
-             \x20   seen, page = 0, 1\n\
-             \x20   while True:\n\
-             \x20       items, total = fetch(page)\n\
-             \x20       seen += len(items)\n\
-             \x20       if items:\n\
-             \x20           log(f\"page {page}: {len(items)} customers\")\n\
-             \x20       # Stop at the total, an empty page or a short one: never loop past the end.\n\
-             \x20       if not items or seen >= total or len(items) < PAGE_SIZE:\n\
-             \x20           return seen\n\
-             \x20       page += 1\n"
-                .to_owned(),
-        ),
-        (
             "app.py",
             format!(
                 "\"\"\"{name}: counts the customers of a group, page by page, and reports how many.\n\
                  Manual input: the group id, such as 1.\"\"\"\n\n\
-                 import wit_world\n\
-                 from componentize_py_types import Err\n\
-                 from wit_world.imports import customers, runtime, types\n\n\
-                 from count import PAGE_SIZE, count_pages\n\n\n\
-                 def fetch(group):\n\
-                 \x20   def page(n):\n\
-                 \x20       criteria = types.SearchCriteria(\n\
-                 \x20           groups=[[types.Filter(\"group_id\", types.Condition.EQ, str(group))]],\n\
-                 \x20           sort=[types.SortOrder(\"entity_id\", False)],\n\
-                 \x20           page_size=PAGE_SIZE,\n\
-                 \x20           current_page=n,\n\
-                 \x20       )\n\
-                 \x20       got = customers.search(criteria)\n\
-                 \x20       return got.items, got.total_count\n\n\
-                 \x20   return page\n\n\n\
-                 def log(line):\n\
-                 \x20   runtime.log(runtime.Level.INFO, line)\n\n\n\
-                 class WitWorld(wit_world.WitWorld):\n\
-                 \x20   def run(self, trigger: types.Trigger) -> types.Outcome:\n\
-                 \x20       if not isinstance(trigger, types.Trigger_Manual):\n\
-                 \x20           raise Err(\"{name} runs by hand, with a group id as input\")\n\
-                 \x20       try:\n\
-                 \x20           group = int(trigger.value.strip())\n\
-                 \x20       except ValueError:\n\
-                 \x20           raise Err(f\"the input must be a group id, not {{trigger.value!r}}\")\n\
-                 \x20       count = count_pages(fetch(group), log)\n\
-                 \x20       return types.Outcome(summary=f\"{{count}} customers in group {{group}}\", output_json=None)\n"
+                 import mageflow_sdk as mf\n\n\n\
+                 def run(trigger):\n\
+                 \x20   if not hasattr(trigger, \"value\") or not isinstance(trigger.value, str):\n\
+                 \x20       raise ValueError(\"{name} runs by hand, with a group id as input\")\n\
+                 \x20   group = int(trigger.value.strip())\n\
+                 \x20   count = 0\n\
+                 \x20   for n, page in enumerate(mf.customer_pages(mf.search().where(\"group_id\", \"eq\", group)), 1):\n\
+                 \x20       mf.log.info(f\"page {{n}}: {{len(page)}} customers\")\n\
+                 \x20       count += len(page)\n\
+                 \x20   return mf.outcome(f\"{{count}} customers in group {{group}}\", {{\"count\": count}})\n\n\n\
+                 # componentize-py looks for `WitWorld`; an uncaught exception fails the run with its\n\
+                 # message first.\n\
+                 WitWorld = mf.workflow(run)\n"
             ),
         ),
         (
-            "test_count.py",
-            "\"\"\"Native tests: `python3 -m unittest` in this folder.\"\"\"\n\n\
-             import unittest\n\n\
-             from count import PAGE_SIZE, count_pages\n\n\n\
-             class CountPages(unittest.TestCase):\n\
-             \x20   def test_counts_over_every_page(self):\n\
-             \x20       # 700 customers: pages of 300, 300 and 100.\n\
-             \x20       total = 700\n\
-             \x20       asked, lines = [], []\n\n\
-             \x20       def fetch(page):\n\
-             \x20           asked.append(page)\n\
-             \x20           start = (page - 1) * PAGE_SIZE\n\
-             \x20           return list(range(start, min(start + PAGE_SIZE, total))), total\n\n\
-             \x20       self.assertEqual(count_pages(fetch, lines.append), 700)\n\
-             \x20       self.assertEqual(asked, [1, 2, 3])\n\
-             \x20       self.assertEqual(len(lines), 3)\n\n\
-             \x20   def test_an_empty_group_asks_once(self):\n\
-             \x20       self.assertEqual(count_pages(lambda page: ([], 0), print), 0)\n\n\n\
-             if __name__ == \"__main__\":\n\
-             \x20   unittest.main()\n"
+            "test_app.py",
+            "\"\"\"Native tests, against the SDK's fake host: `python3 -m pytest`.\"\"\"\n\n\
+             from mageflow_sdk.testing import Fake, customer, manual\n\n\
+             import app\n\n\n\
+             def test_counts_over_every_page():\n\
+             \x20   # 700 customers in group 1: three pages of 300, 300 and 100.\n\
+             \x20   fake = Fake().with_customers(customer(i, f\"c{i}@example.com\") for i in range(1, 701))\n\
+             \x20   out = fake.run(app.WitWorld, manual(\"1\"))\n\
+             \x20   assert out.summary == \"700 customers in group 1\"\n\
+             \x20   assert fake.log == [f\"info: page {n}: {k} customers\" for n, k in [(1, 300), (2, 300), (3, 100)]]\n\n\n\
+             def test_a_bad_input_fails_the_run_naming_it():\n\
+             \x20   from componentize_py_types import Err\n\n\
+             \x20   try:\n\
+             \x20       Fake().run(app.WitWorld, manual(\"one\"))\n\
+             \x20   except Err as e:\n\
+             \x20       assert e.value.splitlines()[0].startswith(\"ValueError: invalid literal for int()\")\n\
+             \x20   else:\n\
+             \x20       raise AssertionError(\"the run did not fail\")\n"
                 .to_owned(),
+        ),
+        ("workflow.toml", workflow_toml(name, &format!("{module}.wasm"))),
+    ]
+}
+
+fn typescript_files(name: &str) -> Vec<(&'static str, String)> {
+    let module = name.replace('-', "_");
+    vec![
+        (
+            "package.json",
+            format!(
+                "{{\n  \"name\": \"{name}\",\n  \"private\": true,\n  \"type\": \"module\",\n  \
+                 \"scripts\": {{ \"test\": \"node --test\" }}\n}}\n"
+            ),
+        ),
+        (
+            "count.js",
+            "// What the plugin does, apart from Magento, so `node --test` tests it natively.\n\n\
+             export const PAGE_SIZE = 300; // Magento's cap\n\n\
+             /**\n * Counts the items of every page `fetch(page)` answers as [items, total].\n\
+             \x20* @param {(page: number) => [unknown[], number]} fetch\n\
+             \x20* @param {(line: string) => void} log\n */\n\
+             export function countPages(fetch, log) {\n\
+             \x20 let seen = 0;\n\
+             \x20 for (let page = 1; ; page++) {\n\
+             \x20   const [items, total] = fetch(page);\n\
+             \x20   seen += items.length;\n\
+             \x20   if (items.length) log(`page ${page}: ${items.length} customers`);\n\
+             \x20   // Stop at the total, an empty page or a short one: never loop past the end.\n\
+             \x20   if (!items.length || seen >= total || items.length < PAGE_SIZE) return seen;\n\
+             \x20 }\n\
+             }\n"
+                .to_owned(),
+        ),
+        (
+            "count.test.js",
+            "import { test } from 'node:test';\n\
+             import assert from 'node:assert/strict';\n\n\
+             import { PAGE_SIZE, countPages } from './count.js';\n\n\
+             test('counts over every page', () => {\n\
+             \x20 // 700 customers: pages of 300, 300 and 100.\n\
+             \x20 const asked = [];\n\
+             \x20 const lines = [];\n\
+             \x20 const fetch = (page) => {\n\
+             \x20   asked.push(page);\n\
+             \x20   const start = (page - 1) * PAGE_SIZE;\n\
+             \x20   return [Array.from({ length: Math.max(0, Math.min(PAGE_SIZE, 700 - start)) }), 700];\n\
+             \x20 };\n\
+             \x20 assert.equal(countPages(fetch, (l) => lines.push(l)), 700);\n\
+             \x20 assert.deepEqual(asked, [1, 2, 3]);\n\
+             \x20 assert.equal(lines.length, 3);\n\
+             });\n\n\
+             test('an empty group asks once', () => {\n\
+             \x20 assert.equal(countPages(() => [[], 0], () => {}), 0);\n\
+             });\n"
+                .to_owned(),
+        ),
+        (
+            "app.ts",
+            format!(
+                "// {name}: counts the customers of a group, page by page, and reports how many.\n\
+                 // Manual input: the group id, such as 1.\n\n\
+                 import {{ search }} from 'mageflow:workflow/customers@0.1.0';\n\
+                 import {{ log }} from 'mageflow:workflow/runtime@0.1.0';\n\n\
+                 import {{ PAGE_SIZE, countPages }} from './count.js';\n\n\
+                 type Trigger = {{ tag: string; val: unknown }};\n\n\
+                 function main(trigger: Trigger) {{\n\
+                 \x20 if (trigger.tag !== 'manual') throw new Error('{name} runs by hand, with a group id as input');\n\
+                 \x20 const group = Number(String(trigger.val).trim());\n\
+                 \x20 if (!Number.isInteger(group)) throw new Error(`the input must be a group id, not ${{trigger.val}}`);\n\
+                 \x20 const fetch = (page: number): [unknown[], number] => {{\n\
+                 \x20   const got = search({{\n\
+                 \x20     groups: [[{{ field: 'group_id', condition: 'eq', value: String(group) }}]],\n\
+                 \x20     sort: [{{ field: 'entity_id', descending: false }}],\n\
+                 \x20     pageSize: PAGE_SIZE,\n\
+                 \x20     currentPage: page,\n\
+                 \x20   }});\n\
+                 \x20   return [got.items, Number(got.totalCount)];\n\
+                 \x20 }};\n\
+                 \x20 const count = countPages(fetch, (line: string) => log('info', line));\n\
+                 \x20 return {{ summary: `${{count}} customers in group ${{group}}`, outputJson: undefined }};\n\
+                 }}\n\n\
+                 // The run's error: what went wrong first (a Magento refusal by its kind), then where.\n\
+                 function describe(e: any): string {{\n\
+                 \x20 if (e && e.payload && e.payload.tag) {{\n\
+                 \x20   const v = e.payload.val;\n\
+                 \x20   return `Magento ${{e.payload.tag}}: ${{typeof v === 'string' ? v : v?.message}}`;\n\
+                 \x20 }}\n\
+                 \x20 return `${{e?.name ?? 'Error'}}: ${{e?.message ?? e}}\\n${{e?.stack ?? ''}}`;\n\
+                 }}\n\n\
+                 export function run(trigger: Trigger) {{\n\
+                 \x20 try {{\n\
+                 \x20   return main(trigger);\n\
+                 \x20 }} catch (e) {{\n\
+                 \x20   throw new Error(describe(e));\n\
+                 \x20 }}\n\
+                 }}\n"
+            ),
         ),
         ("workflow.toml", workflow_toml(name, &format!("{module}.wasm"))),
     ]
@@ -218,6 +283,7 @@ pub(crate) fn write(name: &str, lang: Lang, dir: &Path) -> anyhow::Result<()> {
     let files = match lang {
         Lang::Rust => rust_files(name)?,
         Lang::Python => python_files(name),
+        Lang::TypeScript => typescript_files(name),
     };
     for (file, text) in &files {
         let path = dir.join(file);
@@ -226,7 +292,10 @@ pub(crate) fn write(name: &str, lang: Lang, dir: &Path) -> anyhow::Result<()> {
     }
     let test = match lang {
         Lang::Rust => "cargo test",
-        Lang::Python => "python3 -m unittest",
+        Lang::Python => {
+            "python3 -m pytest (with mageflow's plugins/sdk-python installed: pip install pytest /path/to/plugins/sdk-python)"
+        }
+        Lang::TypeScript => "node --test",
     };
     println!(
         "wrote {} ({}):\n  test it:  cd {} && {test}\n  build it: mageflow plugin build {}\n  \

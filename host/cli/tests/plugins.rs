@@ -1,7 +1,8 @@
-//! `mageflow plugin new` and `plugin build` for Rust and Python, from an empty folder to a
-//! successful `plugin run` against magento-sim: the project's native test passes as written,
-//! the component imports only what `workflow.toml` grants, and a Python plugin that imports
-//! an interface its grants do not cover is refused at build time, naming the fix.
+//! `mageflow plugin new` and `plugin build` for Rust, Python and TypeScript, from an empty
+//! folder to a successful `plugin run` against magento-sim: the project's native test passes
+//! as written, the component imports only what `workflow.toml` grants, an uncaught exception
+//! fails the run with its message first, and a plugin that imports an interface its grants do
+//! not cover is refused at build time, naming the fix. Also the Python SDK's own tests.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -61,17 +62,84 @@ async fn sim() -> Server {
     server
 }
 
-/// New, native test, build, run: the build's report and the run's output.
-fn new_build_run(lang: &str, name: &str, native: &[&str], sim: &Server) -> (String, String) {
+/// The Python SDK's folder (for PYTHONPATH).
+fn sdk_python() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins/sdk-python")
+}
+
+/// A Python with pytest (pinned), in a venv under the target directory.
+fn pytest_python() -> PathBuf {
+    static ONCE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _once = ONCE.lock().unwrap_or_else(|e| e.into_inner());
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pytest-venv");
+    let python = venv.join("bin").join("python");
+    if !venv.join("bin").join("pytest").is_file() {
+        let made = Command::new("python3")
+            .arg("-m")
+            .arg("venv")
+            .arg(&venv)
+            .status()
+            .unwrap();
+        assert!(made.success(), "python3 -m venv failed");
+        let pip = Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "pytest==8.3.5",
+            ])
+            .status()
+            .unwrap();
+        assert!(pip.success(), "pip could not install pytest");
+    }
+    python
+}
+
+/// `plugin run` of `wasm` with `input`, granted customers:read, against `sim`.
+fn run_plugin(wasm: &Path, input: &str, sim: &Server) -> Output {
+    mageflow(
+        &[
+            "plugin",
+            "run",
+            wasm.to_str().unwrap(),
+            "--grants",
+            "customers:read",
+            "--input",
+            input,
+        ],
+        &[
+            ("MAGEFLOW_MAGENTO_URL", sim.url()),
+            ("MAGEFLOW_ADMIN_USER", "admin".into()),
+            ("MAGEFLOW_ADMIN_PASSWORD", "Admin123!".into()),
+        ],
+    )
+}
+
+/// New, native test, build, run with input 1 and with a bad input: the build's report, the
+/// run's output, and the first line of the failed run's error.
+fn new_build_run(
+    lang: &str,
+    name: &str,
+    native: &[&str],
+    sim: &Server,
+) -> (String, String, String) {
     let dir = scratch(name).join(name);
     let d = dir.to_str().unwrap();
     ok(
         &mageflow(&["plugin", "new", name, "--lang", lang, "--dir", d], &[]),
         "plugin new",
     );
-    let test = Command::new(native[0])
+    let program = if native[0] == "python" {
+        pytest_python()
+    } else {
+        PathBuf::from(native[0])
+    };
+    let test = Command::new(program)
         .args(&native[1..])
         .current_dir(&dir)
+        .env("PYTHONPATH", sdk_python())
         .env(
             "CARGO_TARGET_DIR",
             Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugins-target"),
@@ -82,36 +150,25 @@ fn new_build_run(lang: &str, name: &str, native: &[&str], sim: &Server) -> (Stri
     let built = ok(&mageflow(&["plugin", "build", d], &[]), "plugin build");
     let wasm = dir.join(format!("{}.wasm", name.replace('-', "_")));
     assert!(wasm.is_file(), "{built}");
-    let run = ok(
-        &mageflow(
-            &[
-                "plugin",
-                "run",
-                wasm.to_str().unwrap(),
-                "--grants",
-                "customers:read",
-                "--input",
-                "1",
-            ],
-            &[
-                ("MAGEFLOW_MAGENTO_URL", sim.url()),
-                ("MAGEFLOW_ADMIN_USER", "admin".into()),
-                ("MAGEFLOW_ADMIN_PASSWORD", "Admin123!".into()),
-            ],
-        ),
-        "plugin run",
-    );
-    (built, run)
+    let run = ok(&run_plugin(&wasm, "1", sim), "plugin run");
+    let failed = run_plugin(&wasm, "one", sim);
+    assert_eq!(failed.status.code(), Some(1));
+    let first = String::from_utf8_lossy(&failed.stderr)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    (built, run, first)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_new_python_plugin_builds_with_its_least_grants_and_runs() {
     let sim = sim().await;
-    let (built, run) = tokio::task::spawn_blocking(move || {
+    let (built, run, failed) = tokio::task::spawn_blocking(move || {
         let r = new_build_run(
             "python",
             "count-py",
-            &["python3", "-m", "unittest", "-q"],
+            &["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"],
             &sim,
         );
         drop(sim);
@@ -134,6 +191,11 @@ async fn a_new_python_plugin_builds_with_its_least_grants_and_runs() {
     );
     assert!(run.contains("ok: 350 customers in group 1"), "{run}");
     assert!(run.contains("page 2: 50 customers"), "{run}");
+    // An uncaught exception fails the run, its message first.
+    assert_eq!(
+        failed,
+        "error: the plugin failed: ValueError: invalid literal for int() with base 10: 'one'"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -151,8 +213,8 @@ async fn a_python_import_beyond_the_grants_is_refused_at_build_naming_the_fix() 
     std::fs::write(
         dir.join("app.py"),
         app.replace(
-            "from wit_world.imports import customers, runtime, types",
-            "from wit_world.imports import bulk, customers, runtime, types",
+            "import mageflow_sdk as mf\n",
+            "import mageflow_sdk as mf\nfrom wit_world.imports import bulk\n",
         ),
     )
     .unwrap();
@@ -175,7 +237,7 @@ async fn a_python_import_beyond_the_grants_is_refused_at_build_naming_the_fix() 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_new_rust_plugin_builds_and_runs() {
     let sim = sim().await;
-    let (built, run) = tokio::task::spawn_blocking(move || {
+    let (built, run, failed) = tokio::task::spawn_blocking(move || {
         let r = new_build_run("rust", "count-rs", &["cargo", "test", "-q"], &sim);
         drop(sim);
         r
@@ -188,6 +250,115 @@ async fn a_new_rust_plugin_builds_and_runs() {
         "{built}"
     );
     assert!(run.contains("ok: 350 customers in group 1"), "{run}");
+    assert_eq!(
+        failed,
+        "error: the plugin failed: the input must be a group id, not \"one\""
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_typescript_plugin_builds_with_its_least_grants_and_runs() {
+    let sim = sim().await;
+    let (built, run, failed) = tokio::task::spawn_blocking(move || {
+        let r = new_build_run("typescript", "count-ts", &["node", "--test"], &sim);
+        drop(sim);
+        r
+    })
+    .await
+    .unwrap();
+    // jco imports its whole world too: narrowed, like Python's.
+    assert!(
+        built.contains("mageflow:workflow/customers@0.1.0") && built.contains("(TypeScript"),
+        "{built}"
+    );
+    for absent in ["admin-users", "bulk", "approvals", "wasi:"] {
+        assert!(!built.contains(absent), "{absent} imported:\n{built}");
+    }
+    assert!(run.contains("ok: 350 customers in group 1"), "{run}");
+    // A thrown Error fails the run, its message first.
+    assert_eq!(
+        failed,
+        "error: the plugin failed: Error: the input must be a group id, not one"
+    );
+}
+
+#[test]
+fn a_typescript_import_beyond_the_grants_is_refused_at_build_naming_the_fix() {
+    let dir = scratch("greedy-ts").join("greedy-ts");
+    let d = dir.to_str().unwrap();
+    ok(
+        &mageflow(
+            &[
+                "plugin",
+                "new",
+                "greedy-ts",
+                "--lang",
+                "typescript",
+                "--dir",
+                d,
+            ],
+            &[],
+        ),
+        "plugin new",
+    );
+    let app = std::fs::read_to_string(dir.join("app.ts")).unwrap();
+    std::fs::write(
+        dir.join("app.ts"),
+        format!(
+            "import {{ status }} from 'mageflow:workflow/bulk@0.1.0';\nexport const probe = status;\n{app}"
+        ),
+    )
+    .unwrap();
+    let o = mageflow(&["plugin", "build", d], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("mageflow:workflow/bulk@0.1.0")
+            && err.contains("add the grant to workflow.toml or --grants"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_python_sdk_passes_its_own_tests_and_ships_the_bindings_of_wit() {
+    let sdk = sdk_python();
+    let o = Command::new(pytest_python())
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"])
+        .current_dir(&sdk)
+        .env("PYTHONPATH", &sdk)
+        .output()
+        .unwrap();
+    ok(&o, "the SDK's pytest");
+    // The stubs the fake runs against are what componentize-py generates from wit/ today.
+    let fresh = scratch("bindings");
+    let tool = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../python/bin/componentize-py");
+    let o = Command::new(&tool)
+        .arg("-d")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../wit"))
+        .args(["-w", "workflow", "bindings"])
+        .arg(&fresh)
+        .output()
+        .unwrap();
+    ok(&o, "componentize-py bindings");
+    let shipped = sdk.join("mageflow_sdk/_stubs");
+    for file in [
+        "componentize_py_types.py",
+        "wit_world/__init__.py",
+        "wit_world/imports/types.py",
+        "wit_world/imports/customers.py",
+        "wit_world/imports/groups.py",
+        "wit_world/imports/admin_users.py",
+        "wit_world/imports/bulk.py",
+        "wit_world/imports/approvals.py",
+        "wit_world/imports/runtime.py",
+    ] {
+        assert_eq!(
+            std::fs::read_to_string(shipped.join(file)).unwrap(),
+            std::fs::read_to_string(fresh.join(file)).unwrap(),
+            "{file} is stale: regenerate plugins/sdk-python/mageflow_sdk/_stubs with \
+             `componentize-py -d wit -w workflow bindings`"
+        );
+    }
 }
 
 #[test]
@@ -224,5 +395,7 @@ fn plugin_new_refuses_a_bad_name_and_a_folder_in_use() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("is not empty"));
     let o = mageflow(&["plugin", "new", "fine", "--lang", "cobol"], &[]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("builds rust and python plugins"));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("builds rust, python and typescript plugins")
+    );
 }
