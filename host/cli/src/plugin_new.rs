@@ -138,7 +138,7 @@ fn python_files(name: &str) -> Vec<(&'static str, String)> {
         (
             "test_app.py",
             "\"\"\"Native tests, against the SDK's fake host: `python3 -m pytest`.\"\"\"\n\n\
-             from mageflow_sdk.testing import Fake, customer, manual\n\n\
+             from mageflow_sdk.testing import Err, Fake, customer, manual\n\n\
              import app\n\n\n\
              def test_counts_over_every_page():\n\
              \x20   # 700 customers in group 1: three pages of 300, 300 and 100.\n\
@@ -147,7 +147,6 @@ fn python_files(name: &str) -> Vec<(&'static str, String)> {
              \x20   assert out.summary == \"700 customers in group 1\"\n\
              \x20   assert fake.log == [f\"info: page {n}: {k} customers\" for n, k in [(1, 300), (2, 300), (3, 100)]]\n\n\n\
              def test_a_bad_input_fails_the_run_naming_it():\n\
-             \x20   from componentize_py_types import Err\n\n\
              \x20   try:\n\
              \x20       Fake().run(app.WitWorld, manual(\"one\"))\n\
              \x20   except Err as e:\n\

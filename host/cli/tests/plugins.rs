@@ -4,10 +4,13 @@
 //! fails the run with its message first, and a plugin that imports an interface its grants do
 //! not cover is refused at build time, naming the fix. Also the Python SDK's own tests.
 
+#[path = "support/sim.rs"]
+mod sim_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use magento_sim::{Server, SimConfig};
+use magento_sim::Server;
 
 fn scratch(name: &str) -> PathBuf {
     let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -42,24 +45,7 @@ fn ok(o: &Output, what: &str) -> String {
 
 /// A sim with 350 customers, all in group 1 (two search pages).
 async fn sim() -> Server {
-    let server = magento_sim::start(
-        SimConfig {
-            seed_customers: 350,
-            ..SimConfig::default()
-        },
-        "127.0.0.1:0",
-    )
-    .await
-    .unwrap();
-    {
-        let mut state = server.sim.write();
-        let all: Vec<_> = state.all_customers().cloned().collect();
-        for mut c in all {
-            c.group_id = 1;
-            state.put_customer(c);
-        }
-    }
-    server
+    sim_support::in_group_1(350).await
 }
 
 /// The Python SDK's folder (for PYTHONPATH).
@@ -398,4 +384,228 @@ fn plugin_new_refuses_a_bad_name_and_a_folder_in_use() {
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("builds rust, python and typescript plugins")
     );
+}
+
+/// `mageflow serve` on `workflows` against `sim`, with alice and bob as env tokens: the child
+/// and its URL.
+fn serve(dir: &Path, sim: &Server) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mageflow"))
+        .env_clear()
+        .env("MAGEFLOW_MAGENTO_URL", sim.url())
+        .env("MAGEFLOW_ADMIN_USER", "admin")
+        .env("MAGEFLOW_ADMIN_PASSWORD", "Admin123!")
+        .env(
+            "MAGEFLOW_APPROVER_TOKENS",
+            format!("alice={ALICE},bob={BOB}"),
+        )
+        .env("MAGEFLOW_CACHE_DIR", tmp.join("plugins-compile-cache"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--workflows"])
+        .arg(dir.join("workflows"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("serve printed its address").unwrap();
+        if let Some(url) = line.strip_prefix("listening on ") {
+            break url.to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
+}
+
+const ALICE: &str = "alice-token-0123456789";
+const BOB: &str = "bob-token-0123456789abc";
+
+fn api(method: &str, url: &str, token: &str, body: &serde_json::Value) -> serde_json::Value {
+    let client = reqwest::blocking::Client::new();
+    let req = match method {
+        "GET" => client.get(url),
+        _ => client.post(url).json(body),
+    };
+    let resp = req.bearer_auth(token).send().unwrap();
+    let status = resp.status();
+    let v: serde_json::Value = resp.json().unwrap();
+    assert!(status.is_success(), "{method} {url}: {status} {v}");
+    v
+}
+
+fn wait_status(url: &str, id: u64, want: &str) -> serde_json::Value {
+    let start = std::time::Instant::now();
+    loop {
+        let run = api(
+            "GET",
+            &format!("{url}/api/runs/{id}"),
+            ALICE,
+            &serde_json::Value::Null,
+        );
+        if run["status"] == want {
+            return run;
+        }
+        assert!(
+            run["status"] != "failed" && start.elapsed() < std::time::Duration::from_secs(180),
+            "run {id} did not reach {want}: {run}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// An example plugin of `plugins/`, end to end: its native tests, `plugin build` for its
+/// workflow's grants, then `mageflow serve` against `sim`: alice starts a run with `input`,
+/// bob approves it, and it succeeds. Answers the build's report and the run.
+async fn example_under_serve(
+    example: &'static str,
+    native: &'static [&'static str],
+    input: serde_json::Value,
+    sim: &Server,
+) -> (String, serde_json::Value) {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../plugins")
+        .join(example);
+    let dir = scratch(example);
+    let built = {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || {
+            let program = if native[0] == "python" {
+                pytest_python()
+            } else {
+                PathBuf::from(native[0])
+            };
+            let o = Command::new(program)
+                .args(&native[1..])
+                .current_dir(&source)
+                .env("PYTHONPATH", sdk_python())
+                .output()
+                .unwrap();
+            ok(&o, "the example's own tests");
+            let wasm = dir.join(format!("{}.wasm", example.replace('-', "_")));
+            let built = ok(
+                &mageflow(
+                    &[
+                        "plugin",
+                        "build",
+                        source.to_str().unwrap(),
+                        "--out",
+                        wasm.to_str().unwrap(),
+                    ],
+                    &[],
+                ),
+                "plugin build",
+            );
+            let workflow = std::fs::read_to_string(source.join("workflow.toml")).unwrap();
+            let plugin = workflow
+                .lines()
+                .find(|l| l.starts_with("plugin = "))
+                .unwrap()
+                .to_owned();
+            let text = workflow.replace(&plugin, &format!("plugin = {:?}", wasm.to_str().unwrap()));
+            std::fs::create_dir_all(dir.join("workflows")).unwrap();
+            std::fs::write(dir.join("workflows").join(format!("{example}.toml")), text).unwrap();
+            built
+        })
+        .await
+        .unwrap()
+    };
+    let (mut child, base) = serve(&dir, sim);
+    let done = tokio::task::spawn_blocking(move || {
+        let run = api(
+            "POST",
+            &format!("{base}/api/workflows/{example}/runs"),
+            ALICE,
+            &serde_json::json!({ "input": input.to_string() }),
+        );
+        let id = run["id"].as_u64().unwrap();
+        wait_status(&base, id, "awaiting-approval");
+        let pending = api(
+            "GET",
+            &format!("{base}/api/approvals?status=pending"),
+            ALICE,
+            &serde_json::Value::Null,
+        );
+        let approval = pending[0]["id"].as_u64().unwrap();
+        api(
+            "POST",
+            &format!("{base}/api/approvals/{approval}/approve"),
+            BOB,
+            &serde_json::json!({"comment": "checked"}),
+        );
+        wait_status(&base, id, "succeeded")
+    })
+    .await
+    .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    (built, done)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_python_onboarding_example_runs_under_serve_with_its_least_grants() {
+    let sim = sim().await;
+    let (built, run) = example_under_serve(
+        "onboard-customer-py",
+        &["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        serde_json::json!({"email": "nia@example.com", "firstname": "Nia", "lastname": "Ng", "group": "Wholesale"}),
+        &sim,
+    )
+    .await;
+    for absent in ["bulk", "admin-users"] {
+        assert!(!built.contains(absent), "{absent} imported:\n{built}");
+    }
+    assert!(
+        run["summary"]
+            .as_str()
+            .unwrap()
+            .ends_with("<nia@example.com> in Wholesale"),
+        "{run}"
+    );
+    let made: Vec<_> = sim
+        .sim
+        .read()
+        .all_customers()
+        .filter(|c| c.email == "nia@example.com")
+        .map(|c| c.group_id)
+        .collect();
+    assert_eq!(made, vec![2], "created exactly once, in Wholesale");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_typescript_offboarding_example_runs_under_serve_with_its_least_grants() {
+    let sim = sim().await;
+    let client = mageflow_magento::MagentoClient::new(mageflow_magento::Connection::new(
+        sim.url(),
+        mageflow_magento::Auth::Admin {
+            username: "admin".into(),
+            password: "Admin123!".into(),
+        },
+    ))
+    .unwrap();
+    let leaver = client
+        .create_admin_user(&mageflow_magento::NewAdminUser {
+            username: "leaver".into(),
+            firstname: "Lea".into(),
+            lastname: "Ver".into(),
+            email: "leaver@example.com".into(),
+            password: "leaver123".into(),
+            role_id: 1,
+            is_active: true,
+        })
+        .await
+        .unwrap();
+    let (built, run) = example_under_serve(
+        "offboard-admin-ts",
+        &["node", "--test"],
+        serde_json::json!({"email": "leaver@example.com", "reason": "left the company"}),
+        &sim,
+    )
+    .await;
+    for absent in ["customers@", "bulk", "wasi:"] {
+        assert!(!built.contains(absent), "{absent} imported:\n{built}");
+    }
+    assert_eq!(run["summary"], "deactivated admin user leaver", "{run}");
+    assert!(!sim.sim.read().admin_users[&leaver.id].is_active);
 }

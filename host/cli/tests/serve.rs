@@ -6,6 +6,8 @@
 
 #[path = "support/proxy.rs"]
 mod proxy;
+#[path = "support/sim.rs"]
+mod sim_support;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -13,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use magento_sim::{Server, SimConfig};
+use magento_sim::Server;
 use serde_json::{Value, json};
 
 const ALICE: &str = "alice-token-0123456789";
@@ -30,24 +32,7 @@ fn scratch(name: &str) -> PathBuf {
 
 /// A sim whose first `n` customers are all in group 1.
 async fn sim(n: usize) -> Server {
-    let server = magento_sim::start(
-        SimConfig {
-            seed_customers: n,
-            ..Default::default()
-        },
-        "127.0.0.1:0",
-    )
-    .await
-    .expect("sim starts");
-    {
-        let mut state = server.sim.write();
-        let all: Vec<_> = state.all_customers().cloned().collect();
-        for mut c in all {
-            c.group_id = 1;
-            state.put_customer(c);
-        }
-    }
-    server
+    sim_support::in_group_1(n).await
 }
 
 fn workflows(dir: &Path) -> PathBuf {

@@ -22,6 +22,8 @@ _STUBS = os.path.join(os.path.dirname(__file__), "_stubs")
 if _STUBS not in sys.path:
     sys.path.insert(0, _STUBS)
 
+from componentize_py_types import Err  # noqa: E402  (what a failed run raises)
+
 
 def bindings():
     """The bindings' modules (`types`, `customers`, ...), importable natively: the stubs
@@ -72,8 +74,6 @@ def manual(text):
 
 
 def _err(variant):
-    from componentize_py_types import Err
-
     return Err(variant)
 
 
