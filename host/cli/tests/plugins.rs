@@ -83,6 +83,28 @@ fn pytest_python() -> PathBuf {
     python
 }
 
+/// Runs a project's native tests in `dir`: `native` is the command, its first word
+/// `python` for the pytest venv; the Python SDK is on the path, and cargo builds into the
+/// shared target.
+fn native_test(dir: &Path, native: &[&str], what: &str) {
+    let program = if native[0] == "python" {
+        pytest_python()
+    } else {
+        PathBuf::from(native[0])
+    };
+    let o = Command::new(program)
+        .args(&native[1..])
+        .current_dir(dir)
+        .env("PYTHONPATH", sdk_python())
+        .env(
+            "CARGO_TARGET_DIR",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugins-target"),
+        )
+        .output()
+        .unwrap();
+    ok(&o, what);
+}
+
 /// `plugin run` of `wasm` with `input`, granted customers:read, against `sim`.
 fn run_plugin(wasm: &Path, input: &str, sim: &Server) -> Output {
     mageflow(
@@ -117,22 +139,7 @@ fn new_build_run(
         &mageflow(&["plugin", "new", name, "--lang", lang, "--dir", d], &[]),
         "plugin new",
     );
-    let program = if native[0] == "python" {
-        pytest_python()
-    } else {
-        PathBuf::from(native[0])
-    };
-    let test = Command::new(program)
-        .args(&native[1..])
-        .current_dir(&dir)
-        .env("PYTHONPATH", sdk_python())
-        .env(
-            "CARGO_TARGET_DIR",
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugins-target"),
-        )
-        .output()
-        .unwrap();
-    ok(&test, "the project's own test");
+    native_test(&dir, native, "the project's own test");
     let built = ok(&mageflow(&["plugin", "build", d], &[]), "plugin build");
     let wasm = dir.join(format!("{}.wasm", name.replace('-', "_")));
     assert!(wasm.is_file(), "{built}");
@@ -471,18 +478,7 @@ async fn example_under_serve(
     let built = {
         let dir = dir.clone();
         tokio::task::spawn_blocking(move || {
-            let program = if native[0] == "python" {
-                pytest_python()
-            } else {
-                PathBuf::from(native[0])
-            };
-            let o = Command::new(program)
-                .args(&native[1..])
-                .current_dir(&source)
-                .env("PYTHONPATH", sdk_python())
-                .output()
-                .unwrap();
-            ok(&o, "the example's own tests");
+            native_test(&source, native, "the example's own tests");
             let wasm = dir.join(format!("{}.wasm", example.replace('-', "_")));
             let built = ok(
                 &mageflow(

@@ -276,6 +276,15 @@ impl Api {
     ) -> Result<Value, ApiError> {
         let a = self.engine.store().approval(id)?;
         self.may_decide(&a, who)?;
+        // Who may decide is answered before what the decision lacks.
+        if let Decision::Reject(why) = &decision
+            && why.trim().is_empty()
+        {
+            return Err(ApiError::BadRequest(
+                "a rejection needs a reason: {\"reason\": \"...\"} (on the page, the comment box)"
+                    .into(),
+            ));
+        }
         let settled = self
             .engine
             .record_decision(id, &who.name, &who.groups, &decision)?;

@@ -68,6 +68,17 @@ pub struct Grant {
 }
 
 impl Grant {
+    /// Each of `roles`, over `workflows` (empty: every workflow).
+    pub fn each(roles: impl IntoIterator<Item = Role>, workflows: &[String]) -> Vec<Grant> {
+        roles
+            .into_iter()
+            .map(|role| Grant {
+                role,
+                workflows: workflows.to_vec(),
+            })
+            .collect()
+    }
+
     fn covers(&self, workflow: Option<&str>) -> bool {
         match workflow {
             None => true,
@@ -111,13 +122,7 @@ impl Principal {
             .unwrap_or_else(|_| "unknown".into());
         Principal {
             name: format!("local:{user}"),
-            grants: Role::ALL
-                .into_iter()
-                .map(|role| Grant {
-                    role,
-                    workflows: Vec::new(),
-                })
-                .collect(),
+            grants: Grant::each(Role::ALL, &[]),
             groups: Vec::new(),
             via: Via::Local,
         }

@@ -23,7 +23,7 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 
 use super::principal::{Grant, Principal, Role, Via};
-use super::tokens::{hash, random_text};
+use super::tokens::{hash, random_text, same};
 
 /// How long a started sign-in may take at the provider.
 const PENDING_FOR: u64 = 600;
@@ -229,8 +229,7 @@ impl Sso {
                     .into(),
             ));
         };
-        use subtle::ConstantTimeEq;
-        if !bool::from(pending.state.as_bytes().ct_eq(state.as_bytes())) {
+        if !same(&pending.state, state) {
             return Err(SsoError::Refused(
                 "the provider's answer carries another state than the sign-in this browser \
                  started (tampered, or meant for another sign-in): sign in again"
@@ -319,13 +318,7 @@ impl Sso {
         }
         Ok(Principal {
             name,
-            grants: roles
-                .into_iter()
-                .map(|role| Grant {
-                    role,
-                    workflows: Vec::new(),
-                })
-                .collect(),
+            grants: Grant::each(roles, &[]),
             groups,
             via: Via::Sso,
         })

@@ -22,8 +22,9 @@ pub(crate) fn hash(secret: &str) -> String {
         .collect()
 }
 
-/// Whether two hashes are equal, in time that does not depend on where they differ.
-fn same(a: &str, b: &str) -> bool {
+/// Whether two secrets (hashes, CSRF tokens, OIDC states) are equal, in time that does not
+/// depend on where they differ.
+pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
@@ -89,13 +90,7 @@ impl EnvTokens {
             if same(h, &presented) && found.is_none() {
                 found = Some(Principal {
                     name: name.clone(),
-                    grants: roles
-                        .iter()
-                        .map(|&role| Grant {
-                            role,
-                            workflows: Vec::new(),
-                        })
-                        .collect(),
+                    grants: Grant::each(roles.iter().copied(), &[]),
                     groups: Vec::new(),
                     via: Via::EnvToken,
                 });
@@ -215,13 +210,7 @@ pub(crate) fn principal_of(record: &TokenRecord) -> Result<Principal, ApiError> 
         .map_err(|e| ApiError::Internal(format!("token {}: {e}", record.id)))?;
     Ok(Principal {
         name: record.name.clone(),
-        grants: roles
-            .into_iter()
-            .map(|role| Grant {
-                role,
-                workflows: record.workflows.clone(),
-            })
-            .collect(),
+        grants: Grant::each(roles, &record.workflows),
         groups: record.groups.clone(),
         via: Via::Token(record.id.clone()),
     })

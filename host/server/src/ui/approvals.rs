@@ -257,13 +257,6 @@ pub(super) async fn decide(
     let comment = form.comment.trim().to_owned();
     let decision = match form.decision.as_str() {
         "approve" => Decision::Approve((!comment.is_empty()).then_some(comment)),
-        "reject" if comment.is_empty() => {
-            return problem(
-                StatusCode::BAD_REQUEST,
-                Some(&session),
-                "A rejection needs a reason: write it in the comment box, then reject.",
-            );
-        }
         "reject" => Decision::Reject(comment),
         other => {
             return problem(

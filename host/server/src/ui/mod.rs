@@ -132,10 +132,7 @@ pub(crate) async fn session_guard(
 
 /// The refusal of a form whose CSRF token is not its session's, if it is not.
 fn csrf_refusal(session: &Session, presented: &str) -> Option<Response> {
-    use subtle::ConstantTimeEq;
-    let ok = presented.len() == session.csrf.len()
-        && bool::from(presented.as_bytes().ct_eq(session.csrf.as_bytes()));
-    if ok {
+    if crate::auth::tokens::same(presented, &session.csrf) {
         return None;
     }
     Some(problem(

@@ -11,7 +11,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
-use subtle::ConstantTimeEq;
 
 use super::{csrf_refusal, esc, page};
 use crate::api::Api;
@@ -139,9 +138,7 @@ pub(super) async fn with_token(
         return wait;
     }
     let expected = cookie(&headers, SIGN_IN_CSRF).unwrap_or_default();
-    let csrf_ok = !expected.is_empty()
-        && expected.len() == form.csrf.len()
-        && bool::from(expected.as_bytes().ct_eq(form.csrf.as_bytes()));
+    let csrf_ok = !expected.is_empty() && crate::auth::tokens::same(expected, &form.csrf);
     if !csrf_ok {
         return sign_in_form(
             &api,
