@@ -1,5 +1,6 @@
 //! Instantiate-and-run of the same trivial plugin (one log line, an outcome) written in Rust,
-//! Python (componentize-py, with the Python SDK) and TypeScript (jco on QuickJS), pooled, in
+//! Python (componentize-py, with the Python SDK) and TypeScript (jco on QuickJS, with the
+//! TypeScript SDK), pooled, in
 //! one run: medians and p99s beside the aims (Python <= 2 ms, TypeScript <= 1 ms), with each
 //! component's size. The Python and TypeScript plugins are built here with `mageflow plugin
 //! build` (toolchains and compile cache under the target directory).
@@ -26,12 +27,12 @@ def run(trigger):
 WitWorld = mf.workflow(run)
 "#;
 
-const TS_APP: &str = r#"import { log } from 'mageflow:workflow/runtime@0.1.0';
+const TS_APP: &str = r#"import { log, outcome, workflow } from '@mageflow/sdk';
 
-export function run(_trigger: unknown) {
-  log('info', 'no customer id given');
-  return { summary: 'nothing to do', outputJson: undefined };
-}
+export const run = workflow(() => {
+  log.info('no customer id given');
+  return outcome('nothing to do');
+});
 "#;
 
 /// Builds `source` (written as `file`) with `mageflow plugin build`: the component's path.

@@ -14,6 +14,8 @@ mod output;
 mod plugin;
 mod plugin_build;
 mod plugin_new;
+mod provenance;
+mod sdks;
 mod serve;
 mod work;
 
@@ -82,7 +84,7 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Work with a Magento directly: customers, bulk, admin users, roles.
     Magento(magento::MagentoArgs),
-    /// Check a workflow plugin against grants, or run it once.
+    /// Make, build, check and run workflow plugins (Rust, Python, TypeScript).
     Plugin(plugin::PluginArgs),
     /// Own the data directory: run workflows on their triggers, serve the API.
     Serve(serve::ServeArgs),

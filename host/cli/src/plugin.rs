@@ -123,7 +123,12 @@ enum PluginCommand {
 
 /// Prints a component's imports (with what the grants say of each) and exports; refuses one
 /// that imports what mageflow lacks or the grants do not cover, or that exports no `run`.
-pub(crate) fn report(inspection: &Inspection) -> anyhow::Result<()> {
+pub(crate) fn report(inspection: &Inspection, bytes: &[u8]) -> anyhow::Result<()> {
+    let toolchain = crate::provenance::detect(bytes, &inspection.exports);
+    match toolchain {
+        Some(t) => println!("language: {} (built with {})", t.language, t.name),
+        None => println!("language: not recognised (any toolchain that targets the world works)"),
+    }
     println!("imports:");
     for (name, check) in &inspection.imports {
         let verdict = match check {
@@ -144,7 +149,10 @@ pub(crate) fn report(inspection: &Inspection) -> anyhow::Result<()> {
     }
     println!("exports:");
     for e in &inspection.exports {
-        println!("  {e}");
+        match toolchain.filter(|t| t.owns(e)) {
+            Some(t) => println!("  {e:<44} added by {}; mageflow ignores it", t.adder),
+            None => println!("  {e}"),
+        }
     }
     let unknown = inspection.unknown();
     if !unknown.is_empty() {
@@ -193,7 +201,7 @@ pub(crate) async fn run(args: PluginArgs) -> anyhow::Result<()> {
             let grants = Grants::parse(&grants).map_err(Usage)?;
             let bytes = read(&plugin)?;
             let inspection = runtime.inspect(&plugin.display().to_string(), &bytes, &grants)?;
-            report(&inspection)?;
+            report(&inspection, &bytes)?;
         }
         PluginCommand::Run {
             plugin,

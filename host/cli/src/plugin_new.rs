@@ -38,12 +38,12 @@ fn workflow_toml(name: &str, component: &str) -> String {
     )
 }
 
-fn rust_files(name: &str) -> Result<Vec<(&'static str, String)>, Usage> {
+fn rust_files(name: &str) -> Result<Vec<(String, String)>, Usage> {
     let sdk = sdk_path()?;
     let crate_name = name.replace('-', "_");
     Ok(vec![
         (
-            "Cargo.toml",
+            "Cargo.toml".into(),
             format!(
                 "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\
                  publish = false\n\n[lib]\ncrate-type = [\"cdylib\", \"rlib\"]\n\n\
@@ -53,7 +53,7 @@ fn rust_files(name: &str) -> Result<Vec<(&'static str, String)>, Usage> {
             ),
         ),
         (
-            "src/lib.rs",
+            "src/lib.rs".into(),
             format!(
                 "//! {name}: counts the customers of a group, page by page, and reports how many.\n\
                  //! Manual input: the group id, such as `1`.\n\n\
@@ -106,17 +106,17 @@ fn rust_files(name: &str) -> Result<Vec<(&'static str, String)>, Usage> {
             ),
         ),
         (
-            "workflow.toml",
+            "workflow.toml".into(),
             workflow_toml(name, &format!("{crate_name}.wasm")),
         ),
     ])
 }
 
-fn python_files(name: &str) -> Vec<(&'static str, String)> {
+fn python_files(name: &str) -> Vec<(String, String)> {
     let module = name.replace('-', "_");
     vec![
         (
-            "app.py",
+            "app.py".into(),
             format!(
                 "\"\"\"{name}: counts the customers of a group, page by page, and reports how many.\n\
                  Manual input: the group id, such as 1.\"\"\"\n\n\
@@ -136,7 +136,7 @@ fn python_files(name: &str) -> Vec<(&'static str, String)> {
             ),
         ),
         (
-            "test_app.py",
+            "test_app.py".into(),
             "\"\"\"Native tests, against the SDK's fake host: `python3 -m pytest`.\"\"\"\n\n\
              from mageflow_sdk.testing import Err, Fake, customer, manual\n\n\
              import app\n\n\n\
@@ -155,106 +155,109 @@ fn python_files(name: &str) -> Vec<(&'static str, String)> {
              \x20       raise AssertionError(\"the run did not fail\")\n"
                 .to_owned(),
         ),
-        ("workflow.toml", workflow_toml(name, &format!("{module}.wasm"))),
+        ("workflow.toml".into(), workflow_toml(name, &format!("{module}.wasm"))),
     ]
 }
 
-fn typescript_files(name: &str) -> Vec<(&'static str, String)> {
+/// Where `plugin new` puts the TypeScript SDK in a project (its package.json names it), so
+/// `npm install` needs no registry.
+const VENDORED_JS_SDK: &str = "vendor/mageflow-sdk";
+
+fn typescript_files(name: &str) -> Vec<(String, String)> {
     let module = name.replace('-', "_");
-    vec![
+    let mut files: Vec<(String, String)> = vec![
         (
-            "package.json",
+            "package.json".into(),
             format!(
                 "{{\n  \"name\": \"{name}\",\n  \"private\": true,\n  \"type\": \"module\",\n  \
-                 \"scripts\": {{ \"test\": \"node --test\" }}\n}}\n"
+                 \"scripts\": {{ \"test\": \"node --import @mageflow/sdk/register --test\" }},\n  \
+                 \"devDependencies\": {{ \"@mageflow/sdk\": \"file:{VENDORED_JS_SDK}\" }}\n}}\n"
             ),
         ),
         (
-            "count.js",
-            "// What the plugin does, apart from Magento, so `node --test` tests it natively.\n\n\
-             export const PAGE_SIZE = 300; // Magento's cap\n\n\
-             /**\n * Counts the items of every page `fetch(page)` answers as [items, total].\n\
-             \x20* @param {(page: number) => [unknown[], number]} fetch\n\
-             \x20* @param {(line: string) => void} log\n */\n\
-             export function countPages(fetch, log) {\n\
-             \x20 let seen = 0;\n\
-             \x20 for (let page = 1; ; page++) {\n\
-             \x20   const [items, total] = fetch(page);\n\
-             \x20   seen += items.length;\n\
-             \x20   if (items.length) log(`page ${page}: ${items.length} customers`);\n\
-             \x20   // Stop at the total, an empty page or a short one: never loop past the end.\n\
-             \x20   if (!items.length || seen >= total || items.length < PAGE_SIZE) return seen;\n\
-             \x20 }\n\
-             }\n"
-                .to_owned(),
+            "tsconfig.json".into(),
+            // `plugin build` type-checks with it; `paths` finds the SDK's types before `npm install`.
+            format!(
+                "{{\n  \"compilerOptions\": {{\n    \"target\": \"es2022\",\n    \"module\": \"es2022\",\n    \
+                 \"moduleResolution\": \"bundler\",\n    \"strict\": true,\n    \"allowJs\": true,\n    \
+                 \"checkJs\": true,\n    \"noEmit\": true,\n    \"paths\": {{\n      \
+                 \"@mageflow/sdk\": [\"./{VENDORED_JS_SDK}/index.d.ts\"],\n      \
+                 \"@mageflow/sdk/*\": [\"./{VENDORED_JS_SDK}/*.d.ts\"]\n    }}\n  }},\n  \
+                 \"include\": [\"app.ts\", \"*.js\"]\n}}\n"
+            ),
+        ),
+        (".gitignore".into(), "node_modules/\n*.wasm\n".into()),
+        (
+            "count.js".into(),
+            format!(
+                "// @ts-check\n\
+                 // What {name} does, in JavaScript with JSDoc types, so `npm test` runs it natively\n\
+                 // against the SDK's fake host (Node 20 cannot run TypeScript; app.ts is the typed entry).\n\n\
+                 import {{ log, outcome, search }} from '@mageflow/sdk';\n\
+                 import {{ customerPages }} from '@mageflow/sdk/customers';\n\n\
+                 /**\n * Counts the customers of the group the manual input names, page by page.\n\
+                 \x20* @param {{import('@mageflow/sdk').Trigger}} trigger\n */\n\
+                 export function count(trigger) {{\n\
+                 \x20 if (trigger.tag !== 'manual') throw new Error('{name} runs by hand, with a group id as input');\n\
+                 \x20 const group = Number(trigger.val.trim());\n\
+                 \x20 if (!Number.isInteger(group)) throw new Error(`the input must be a group id, not ${{trigger.val}}`);\n\
+                 \x20 let n = 0;\n\
+                 \x20 let page = 0;\n\
+                 \x20 // Every page (Magento caps a page at 300), sorted by id so none is skipped or seen twice.\n\
+                 \x20 for (const customers of customerPages(search().where('group_id', 'eq', group))) {{\n\
+                 \x20   page += 1;\n\
+                 \x20   log.info(`page ${{page}}: ${{customers.length}} customers`);\n\
+                 \x20   n += customers.length;\n\
+                 \x20 }}\n\
+                 \x20 return outcome(`${{n}} customers in group ${{group}}`, {{ count: n }});\n\
+                 }}\n"
+            ),
         ),
         (
-            "count.test.js",
-            "import { test } from 'node:test';\n\
-             import assert from 'node:assert/strict';\n\n\
-             import { PAGE_SIZE, countPages } from './count.js';\n\n\
+            "app.ts".into(),
+            format!(
+                "// {name}: counts the customers of a group, page by page, and reports how many.\n\
+                 // Manual input: the group id, such as 1.\n\n\
+                 import {{ workflow }} from '@mageflow/sdk';\n\n\
+                 import {{ count }} from './count.js';\n\n\
+                 // An uncaught exception fails the run with its kind and message first, then its stack.\n\
+                 export const run = workflow(count);\n"
+            ),
+        ),
+        (
+            "test/count.test.js".into(),
+            "// Native tests against the SDK's fake host: `npm test`.\n\n\
+             import assert from 'node:assert/strict';\n\
+             import { test } from 'node:test';\n\n\
+             import { workflow } from '@mageflow/sdk';\n\
+             import { Fake, customer, manual, range } from '@mageflow/sdk/testing';\n\n\
+             import { count } from '../count.js';\n\n\
+             const run = workflow(count);\n\n\
              test('counts over every page', () => {\n\
-             \x20 // 700 customers: pages of 300, 300 and 100.\n\
-             \x20 const asked = [];\n\
-             \x20 const lines = [];\n\
-             \x20 const fetch = (page) => {\n\
-             \x20   asked.push(page);\n\
-             \x20   const start = (page - 1) * PAGE_SIZE;\n\
-             \x20   return [Array.from({ length: Math.max(0, Math.min(PAGE_SIZE, 700 - start)) }), 700];\n\
-             \x20 };\n\
-             \x20 assert.equal(countPages(fetch, (l) => lines.push(l)), 700);\n\
-             \x20 assert.deepEqual(asked, [1, 2, 3]);\n\
-             \x20 assert.equal(lines.length, 3);\n\
+             \x20 // 700 customers in group 1: three pages of 300, 300 and 100.\n\
+             \x20 const fake = new Fake().withCustomers(range(1, 700).map((i) => customer(i, `c${i}@example.com`)));\n\
+             \x20 assert.deepEqual(fake.run(run, manual('1')), { summary: '700 customers in group 1', outputJson: '{\"count\":700}' });\n\
+             \x20 assert.deepEqual(fake.log, ['info: page 1: 300 customers', 'info: page 2: 300 customers', 'info: page 3: 100 customers']);\n\
              });\n\n\
-             test('an empty group asks once', () => {\n\
-             \x20 assert.equal(countPages(() => [[], 0], () => {}), 0);\n\
+             test('a bad input fails the run, naming it', () => {\n\
+             \x20 assert.throws(\n\
+             \x20   () => new Fake().run(run, manual('one')),\n\
+             \x20   (e) => e.message.split('\\n')[0] === 'Error: the input must be a group id, not one',\n\
+             \x20 );\n\
              });\n"
                 .to_owned(),
         ),
         (
-            "app.ts",
-            format!(
-                "// {name}: counts the customers of a group, page by page, and reports how many.\n\
-                 // Manual input: the group id, such as 1.\n\n\
-                 import {{ search }} from 'mageflow:workflow/customers@0.1.0';\n\
-                 import {{ log }} from 'mageflow:workflow/runtime@0.1.0';\n\n\
-                 import {{ PAGE_SIZE, countPages }} from './count.js';\n\n\
-                 type Trigger = {{ tag: string; val: unknown }};\n\n\
-                 function main(trigger: Trigger) {{\n\
-                 \x20 if (trigger.tag !== 'manual') throw new Error('{name} runs by hand, with a group id as input');\n\
-                 \x20 const group = Number(String(trigger.val).trim());\n\
-                 \x20 if (!Number.isInteger(group)) throw new Error(`the input must be a group id, not ${{trigger.val}}`);\n\
-                 \x20 const fetch = (page: number): [unknown[], number] => {{\n\
-                 \x20   const got = search({{\n\
-                 \x20     groups: [[{{ field: 'group_id', condition: 'eq', value: String(group) }}]],\n\
-                 \x20     sort: [{{ field: 'entity_id', descending: false }}],\n\
-                 \x20     pageSize: PAGE_SIZE,\n\
-                 \x20     currentPage: page,\n\
-                 \x20   }});\n\
-                 \x20   return [got.items, Number(got.totalCount)];\n\
-                 \x20 }};\n\
-                 \x20 const count = countPages(fetch, (line: string) => log('info', line));\n\
-                 \x20 return {{ summary: `${{count}} customers in group ${{group}}`, outputJson: undefined }};\n\
-                 }}\n\n\
-                 // The run's error: what went wrong first (a Magento refusal by its kind), then where.\n\
-                 function describe(e: any): string {{\n\
-                 \x20 if (e && e.payload && e.payload.tag) {{\n\
-                 \x20   const v = e.payload.val;\n\
-                 \x20   return `Magento ${{e.payload.tag}}: ${{typeof v === 'string' ? v : v?.message}}`;\n\
-                 \x20 }}\n\
-                 \x20 return `${{e?.name ?? 'Error'}}: ${{e?.message ?? e}}\\n${{e?.stack ?? ''}}`;\n\
-                 }}\n\n\
-                 export function run(trigger: Trigger) {{\n\
-                 \x20 try {{\n\
-                 \x20   return main(trigger);\n\
-                 \x20 }} catch (e) {{\n\
-                 \x20   throw new Error(describe(e));\n\
-                 \x20 }}\n\
-                 }}\n"
-            ),
+            "workflow.toml".into(),
+            workflow_toml(name, &format!("{module}.wasm")),
         ),
-        ("workflow.toml", workflow_toml(name, &format!("{module}.wasm"))),
-    ]
+    ];
+    files.extend(
+        crate::sdks::JS_SDK
+            .iter()
+            .map(|(f, text)| (format!("{VENDORED_JS_SDK}/{f}"), (*text).to_owned())),
+    );
+    files
 }
 
 /// Writes the project `name` in `lang` into `dir`, which must not exist or be empty.
@@ -284,6 +287,11 @@ pub(crate) fn write(name: &str, lang: Lang, dir: &Path) -> anyhow::Result<()> {
         Lang::Python => python_files(name),
         Lang::TypeScript => typescript_files(name),
     };
+    let listed: Vec<&str> = files
+        .iter()
+        .map(|(f, _)| f.as_str())
+        .filter(|f| !f.starts_with(VENDORED_JS_SDK))
+        .collect();
     for (file, text) in &files {
         let path = dir.join(file);
         std::fs::create_dir_all(path.parent().expect("a file has a folder"))?;
@@ -294,13 +302,13 @@ pub(crate) fn write(name: &str, lang: Lang, dir: &Path) -> anyhow::Result<()> {
         Lang::Python => {
             "python3 -m pytest (with mageflow's plugins/sdk-python installed: pip install pytest /path/to/plugins/sdk-python)"
         }
-        Lang::TypeScript => "node --test",
+        Lang::TypeScript => "npm install && npm test",
     };
     println!(
         "wrote {} ({}):\n  test it:  cd {} && {test}\n  build it: mageflow plugin build {}\n  \
          run it:   mageflow plugin run {}/{}.wasm --grants customers:read --input 1",
         dir.display(),
-        files.iter().map(|(f, _)| *f).collect::<Vec<_>>().join(", "),
+        listed.join(", "),
         dir.display(),
         dir.display(),
         dir.display(),

@@ -307,8 +307,13 @@ fn print_run(run: &Value) {
     if let Some(s) = run["summary"].as_str() {
         println!("  {s}");
     }
+    // What went wrong first (a guest's exception message), then where (its traceback).
     if let Some(e) = run["error"].as_str() {
-        println!("  {e}");
+        let mut lines = e.lines();
+        println!("  error: {}", lines.next().unwrap_or_default());
+        for line in lines {
+            println!("    {line}");
+        }
     }
     if let Some(r) = run["retry"].as_object() {
         println!(

@@ -105,6 +105,14 @@ fn native_test(dir: &Path, native: &[&str], what: &str) {
     ok(&o, what);
 }
 
+/// A TypeScript project's native tests: `npm install` (its only package is the SDK, from a
+/// folder) and `npm test` (node --test against the SDK's fake host).
+const NPM_TEST: &[&str] = &[
+    "sh",
+    "-c",
+    "npm install --no-audit --no-fund --loglevel=error && npm test",
+];
+
 /// `plugin run` of `wasm` with `input`, granted customers:read, against `sim`.
 fn run_plugin(wasm: &Path, input: &str, sim: &Server) -> Output {
     mageflow(
@@ -125,6 +133,17 @@ fn run_plugin(wasm: &Path, input: &str, sim: &Server) -> Output {
     )
 }
 
+/// `plugin new name --lang lang` in a scratch folder: the project's folder.
+fn new_project(name: &str, lang: &str) -> PathBuf {
+    let dir = scratch(name).join(name);
+    let d = dir.to_str().unwrap();
+    ok(
+        &mageflow(&["plugin", "new", name, "--lang", lang, "--dir", d], &[]),
+        "plugin new",
+    );
+    dir
+}
+
 /// New, native test, build, run with input 1 and with a bad input: the build's report, the
 /// run's output, and the first line of the failed run's error.
 fn new_build_run(
@@ -133,12 +152,8 @@ fn new_build_run(
     native: &[&str],
     sim: &Server,
 ) -> (String, String, String) {
-    let dir = scratch(name).join(name);
+    let dir = new_project(name, lang);
     let d = dir.to_str().unwrap();
-    ok(
-        &mageflow(&["plugin", "new", name, "--lang", lang, "--dir", d], &[]),
-        "plugin new",
-    );
     native_test(&dir, native, "the project's own test");
     let built = ok(&mageflow(&["plugin", "build", d], &[]), "plugin build");
     let wasm = dir.join(format!("{}.wasm", name.replace('-', "_")));
@@ -193,15 +208,8 @@ async fn a_new_python_plugin_builds_with_its_least_grants_and_runs() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_python_import_beyond_the_grants_is_refused_at_build_naming_the_fix() {
-    let dir = scratch("greedy").join("greedy");
+    let dir = new_project("greedy", "python");
     let d = dir.to_str().unwrap();
-    ok(
-        &mageflow(
-            &["plugin", "new", "greedy", "--lang", "python", "--dir", d],
-            &[],
-        ),
-        "plugin new",
-    );
     let app = std::fs::read_to_string(dir.join("app.py")).unwrap();
     std::fs::write(
         dir.join("app.py"),
@@ -253,7 +261,7 @@ async fn a_new_rust_plugin_builds_and_runs() {
 async fn a_new_typescript_plugin_builds_with_its_least_grants_and_runs() {
     let sim = sim().await;
     let (built, run, failed) = tokio::task::spawn_blocking(move || {
-        let r = new_build_run("typescript", "count-ts", &["node", "--test"], &sim);
+        let r = new_build_run("typescript", "count-ts", NPM_TEST, &sim);
         drop(sim);
         r
     })
@@ -262,6 +270,12 @@ async fn a_new_typescript_plugin_builds_with_its_least_grants_and_runs() {
     // jco imports its whole world too: narrowed, like Python's.
     assert!(
         built.contains("mageflow:workflow/customers@0.1.0") && built.contains("(TypeScript"),
+        "{built}"
+    );
+    // The toolchain is named, and its own `init` export is shown as ignored.
+    assert!(
+        built.contains("language: JavaScript or TypeScript (built with jco on QuickJS)")
+            && built.contains("added by componentize-qjs; mageflow ignores it"),
         "{built}"
     );
     for absent in ["admin-users", "bulk", "approvals", "wasi:"] {
@@ -277,23 +291,8 @@ async fn a_new_typescript_plugin_builds_with_its_least_grants_and_runs() {
 
 #[test]
 fn a_typescript_import_beyond_the_grants_is_refused_at_build_naming_the_fix() {
-    let dir = scratch("greedy-ts").join("greedy-ts");
+    let dir = new_project("greedy-ts", "typescript");
     let d = dir.to_str().unwrap();
-    ok(
-        &mageflow(
-            &[
-                "plugin",
-                "new",
-                "greedy-ts",
-                "--lang",
-                "typescript",
-                "--dir",
-                d,
-            ],
-            &[],
-        ),
-        "plugin new",
-    );
     let app = std::fs::read_to_string(dir.join("app.ts")).unwrap();
     std::fs::write(
         dir.join("app.ts"),
@@ -313,16 +312,62 @@ fn a_typescript_import_beyond_the_grants_is_refused_at_build_naming_the_fix() {
 }
 
 #[test]
-fn the_python_sdk_passes_its_own_tests_and_ships_the_bindings_of_wit() {
-    let sdk = sdk_python();
-    let o = Command::new(pytest_python())
-        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"])
-        .current_dir(&sdk)
-        .env("PYTHONPATH", &sdk)
+fn a_typescript_type_error_fails_the_build_and_the_sdk_types_are_those_of_wit() {
+    let dir = new_project("typo-ts", "typescript");
+    let d = dir.to_str().unwrap();
+    // With no `npm install`: the template's tsconfig finds the SDK's types by itself.
+    let logic = std::fs::read_to_string(dir.join("count.js")).unwrap();
+    std::fs::write(
+        dir.join("count.js"),
+        logic.replace("n += customers.length;", "n += customers.lenght;"),
+    )
+    .unwrap();
+    let o = mageflow(&["plugin", "build", d], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("does not type-check (tsc -p tsconfig.json)")
+            && err.contains("count.js")
+            && err.contains("'lenght' does not exist"),
+        "{err}"
+    );
+    // The SDK's types/ are what `jco guest-types` makes of wit/ today, fitted to QuickJS.
+    let jco = Path::new(env!("CARGO_TARGET_TMPDIR")).join("toolchains/jco-1.35.0");
+    let fresh = scratch("ts-types");
+    let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins/sdk-js");
+    let o = Command::new("node")
+        .arg("--import")
+        .arg(jco.join("preopen.mjs"))
+        .arg(sdk.join("scripts/types.mjs"))
+        .arg(jco.join("node_modules/@bytecodealliance/jco/dist/jco.js"))
+        .arg(&fresh)
         .output()
         .unwrap();
-    ok(&o, "the SDK's pytest");
-    // The stubs the fake runs against are what componentize-py generates from wit/ today.
+    ok(&o, "scripts/types.mjs");
+    for file in [
+        "workflow.d.ts",
+        "interfaces/mageflow-workflow-types.d.ts",
+        "interfaces/mageflow-workflow-customers.d.ts",
+        "interfaces/mageflow-workflow-groups.d.ts",
+        "interfaces/mageflow-workflow-admin-users.d.ts",
+        "interfaces/mageflow-workflow-bulk.d.ts",
+        "interfaces/mageflow-workflow-approvals.d.ts",
+        "interfaces/mageflow-workflow-runtime.d.ts",
+    ] {
+        assert_eq!(
+            std::fs::read_to_string(sdk.join("types").join(file)).unwrap(),
+            std::fs::read_to_string(fresh.join(file)).unwrap(),
+            "{file} is stale: regenerate plugins/sdk-js/types with `node --import \
+             <jco toolchain>/preopen.mjs plugins/sdk-js/scripts/types.mjs <jco.js>`"
+        );
+    }
+}
+
+#[test]
+fn the_python_sdk_ships_the_bindings_componentize_py_makes_of_wit() {
+    // (The SDK's own pytest is run by plugins/test-sdks, a step of .ci/run.) The stubs the
+    // fake runs against are what componentize-py generates from wit/ today.
+    let sdk = sdk_python();
     let fresh = scratch("bindings");
     let tool = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../python/bin/componentize-py");
     let o = Command::new(&tool)
@@ -462,12 +507,11 @@ fn wait_status(url: &str, id: u64, want: &str) -> serde_json::Value {
     }
 }
 
-/// An example plugin of `plugins/`, end to end: its native tests, `plugin build` for its
+/// An example plugin of `plugins/`, end to end (its native tests are plugins/test-sdks's): `plugin build` for its
 /// workflow's grants, then `mageflow serve` against `sim`: alice starts a run with `input`,
 /// bob approves it, and it succeeds. Answers the build's report and the run.
 async fn example_under_serve(
     example: &'static str,
-    native: &'static [&'static str],
     input: serde_json::Value,
     sim: &Server,
 ) -> (String, serde_json::Value) {
@@ -478,7 +522,6 @@ async fn example_under_serve(
     let built = {
         let dir = dir.clone();
         tokio::task::spawn_blocking(move || {
-            native_test(&source, native, "the example's own tests");
             let wasm = dir.join(format!("{}.wasm", example.replace('-', "_")));
             let built = ok(
                 &mageflow(
@@ -544,7 +587,6 @@ async fn the_python_onboarding_example_runs_under_serve_with_its_least_grants() 
     let sim = sim().await;
     let (built, run) = example_under_serve(
         "onboard-customer-py",
-        &["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         serde_json::json!({"email": "nia@example.com", "firstname": "Nia", "lastname": "Ng", "group": "Wholesale"}),
         &sim,
     )
@@ -594,7 +636,6 @@ async fn the_typescript_offboarding_example_runs_under_serve_with_its_least_gran
         .unwrap();
     let (built, run) = example_under_serve(
         "offboard-admin-ts",
-        &["node", "--test"],
         serde_json::json!({"email": "leaver@example.com", "reason": "left the company"}),
         &sim,
     )

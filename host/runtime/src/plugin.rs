@@ -430,6 +430,19 @@ impl Plugin {
         });
         let outcome = match self.pre.instantiate_async(&mut store).await {
             Ok(bindings) => self.call(&bindings, &mut store, trigger).await,
+            // Every slot of the pool in use (RUNS_IN_FLIGHT runs at once): time cures it,
+            // and nothing has been sent for this run yet.
+            Err(e)
+                if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+                    .is_some() =>
+            {
+                Err(Error::Postponed {
+                    reason: format!(
+                        "no free plugin slot ({e}; the pool holds {RUNS_IN_FLIGHT} runs at once)"
+                    ),
+                    after: Duration::from_secs(1),
+                })
+            }
             Err(e) => Err(Error::WrongWorld(format!("{e:#}"))),
         };
         let outcome = outcome.map_err(|e| classify(e, &opts.limits));

@@ -1,0 +1,2 @@
+// The types interface has no functions: its records are plain objects.
+export {};
