@@ -19,6 +19,7 @@ mod runs;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -28,6 +29,14 @@ pub use approvals::{Approval, ApprovalStatus, Decision, DecisionRecord, Expiry};
 pub use error::{Error, Result};
 pub use journal::{AuditEntry, Entry, EntryState, FieldChange};
 pub use runs::{NewRun, Queued, Retrying, Run, RunId, Started, Status};
+
+/// How long [`Store::open`] waits for a busy data directory before it names the other process.
+pub const BUSY_GRACE: Duration = Duration::from_secs(1);
+
+fn is_busy(e: &sled::Error) -> bool {
+    let text = e.to_string();
+    text.contains("lock") || text.contains("WouldBlock") || text.contains("temporarily unavailable")
+}
 
 /// The open store. Cheap to clone; every clone is the same database.
 #[derive(Clone, Debug)]
@@ -53,19 +62,25 @@ pub struct Store {
 
 impl Store {
     /// Opens (or creates) the store in `dir`.
+    ///
+    /// A directory that is busy is tried again for up to [`BUSY_GRACE`]: sled's background
+    /// writers can hold the lock a moment after the last handle in this process is dropped, so
+    /// a reopen right after a close would otherwise fail. A directory still busy after that is
+    /// held by another process, and the error says so.
     pub fn open(dir: &Path) -> Result<Store> {
-        let db = sled::Config::new().path(dir).open().map_err(|e| {
-            let text = e.to_string();
-            if text.contains("lock")
-                || text.contains("WouldBlock")
-                || text.contains("temporarily unavailable")
-            {
-                Error::Busy(dir.display().to_string())
-            } else {
-                Error::Open(dir.display().to_string(), text)
+        let deadline = Instant::now() + BUSY_GRACE;
+        loop {
+            match sled::Config::new().path(dir).open() {
+                Ok(db) => return Store::with(db),
+                Err(e) if is_busy(&e) => {
+                    if Instant::now() >= deadline {
+                        return Err(Error::Busy(dir.display().to_string()));
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => return Err(Error::Open(dir.display().to_string(), e.to_string())),
             }
-        })?;
-        Store::with(db)
+        }
     }
 
     /// A store that lives in memory and vanishes when dropped (tests, dry runs).
