@@ -158,7 +158,7 @@ enum CustomersCommand {
         #[arg(long = "set", value_name = "FIELD=VALUE", required = true)]
         set: Vec<String>,
         /// Operations per bulk request.
-        #[arg(long, default_value_t = 100, value_name = "N")]
+        #[arg(long, default_value_t = mageflow_magento::BULK_CHUNK, value_name = "N")]
         chunk: usize,
         /// Give up waiting when nothing finishes for this many seconds.
         #[arg(long, default_value_t = 60, value_name = "SECS")]

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use mageflow_magento::{Change, MagentoClient, Patch};
+use mageflow_magento::{Change, MagentoClient, Patch, Write};
 use mageflow_runtime::{Call, Clock, Failure, Gateway, Pending, Reply};
 use mageflow_store::{AuditEntry, Entry, EntryState, FieldChange, Retrying, Store};
 use serde_json::{Value, json};
@@ -321,12 +321,16 @@ impl Journaled {
     }
 
     /// A dry run's write: read what is stored, record the change as a plan, answer as if it
-    /// had been written.
+    /// had been written. Planned from the [`Write`] the call makes, the one list of writes.
     async fn plan(&self, call: Call) -> Result<Reply, Failure> {
         let name = call.name();
+        let write = match call.into_write(self.since) {
+            Ok(w) => w,
+            Err(read) => return Gateway::call(&*self.client, read).await,
+        };
         let mut entries = Vec::new();
-        let reply = match call {
-            Call::UpdateCustomer(id, patch) => {
+        let reply = match write {
+            Write::UpdateCustomer(id, patch) => {
                 let before = self.client.customer_json(id).await?;
                 entries.push(planned(
                     name,
@@ -335,7 +339,7 @@ impl Journaled {
                 ));
                 Reply::Customer(Box::new(customer(patch.apply(before, id)?)?))
             }
-            Call::SubmitBulkUpdates(updates) => {
+            Write::BulkUpdateCustomers { updates, .. } => {
                 for (id, patch) in &updates {
                     let before = self.client.customer_json(*id).await?;
                     entries.push(planned(
@@ -346,7 +350,7 @@ impl Journaled {
                 }
                 Reply::Receipts(Vec::new())
             }
-            Call::CreateCustomer(new) => {
+            Write::CreateCustomer(new) => {
                 entries.push(planned(
                     name,
                     format!("new customer {}", new.email),
@@ -364,25 +368,12 @@ impl Journaled {
                 c.id = 0;
                 Reply::Customer(Box::new(c))
             }
-            Call::DeleteCustomer(id) => {
+            Write::DeleteCustomer(id) => {
                 entries.push(planned(name, format!("customer {id}"), Vec::new()));
                 Reply::Done
             }
-            Call::DeactivateAdminUser(id) => {
-                let mut user = self.client.admin_user(id).await?;
-                entries.push(planned(
-                    name,
-                    format!("admin user {id}"),
-                    vec![FieldChange {
-                        field: "is_active".into(),
-                        before: json!(user.is_active),
-                        after: json!(false),
-                    }],
-                ));
-                user.is_active = false;
-                Reply::AdminUser(Box::new(user))
-            }
-            Call::UpdateAdminUser(id, patch) => {
+            // Deactivating is this update with `is_active: false`.
+            Write::UpdateAdminUser(id, patch) => {
                 let user = self.client.admin_user(id).await?;
                 let before = serde_json::to_value(&user).map_err(stored)?;
                 entries.push(planned(
@@ -390,9 +381,12 @@ impl Journaled {
                     format!("admin user {id}"),
                     changes(&patch, &before, id)?,
                 ));
-                Reply::AdminUser(Box::new(user))
+                let after = serde_json::from_value(patch.apply(before, id)?).map_err(|e| {
+                    Failure::Unavailable(format!("unexpected admin user JSON: {e}"))
+                })?;
+                Reply::AdminUser(Box::new(after))
             }
-            Call::CreateAdminUser(new) => {
+            Write::CreateAdminUser(new) => {
                 entries.push(planned(
                     name,
                     format!("new admin user {}", new.username),
@@ -409,11 +403,10 @@ impl Journaled {
                     other: serde_json::Map::new(),
                 }))
             }
-            Call::DeleteAdminUser(id) => {
+            Write::DeleteAdminUser(id) => {
                 entries.push(planned(name, format!("admin user {id}"), Vec::new()));
                 Reply::Done
             }
-            read => return Gateway::call(&*self.client, read).await,
         };
         self.plan
             .lock()

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use mageflow_runtime::{Grants, Limits, MAX_MEMORY};
+use mageflow_runtime::{CallKind, Grants, Limits, MAX_MEMORY};
 use mageflow_store::Expiry;
 use serde::Deserialize;
 use toml::Spanned;
@@ -220,18 +220,6 @@ struct MagentoFile {
     access_token_secret_env: Option<String>,
 }
 
-/// The calls a policy may gate.
-const GATEABLE: &[&str] = &[
-    "customers.create",
-    "customers.update",
-    "customers.delete",
-    "admin-users.create",
-    "admin-users.update",
-    "admin-users.deactivate",
-    "admin-users.delete",
-    "bulk.submit-updates",
-];
-
 /// Reads a duration: `90s`, `15m`, `4h`, `7d`.
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
@@ -421,13 +409,14 @@ impl Workflow {
         };
         let mut require_approval = BTreeSet::new();
         for c in &raw.policy.require_approval {
-            if !GATEABLE.contains(&c.get_ref().as_str()) {
+            if !CallKind::by_name(c.get_ref()).is_some_and(CallKind::writes) {
+                let gateable: Vec<&str> = CallKind::writes_all().map(CallKind::name).collect();
                 return Err(at(
                     Some(c.span()),
                     format!(
                         "require-approval lists {:?}, which is not a write call; gateable calls: {}",
                         c.get_ref(),
-                        GATEABLE.join(", ")
+                        gateable.join(", ")
                     ),
                 ));
             }

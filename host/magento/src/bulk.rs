@@ -17,6 +17,10 @@ use crate::error::{Error, Result};
 use crate::patch::Patch;
 use crate::write::{Write, Wrote, now_secs};
 
+/// Operations per bulk request unless a caller chooses otherwise: the host's `bulk` interface
+/// and `mageflow magento customers bulk-update` both send this many.
+pub const BULK_CHUNK: usize = 200;
+
 /// What Magento answers (202) for a bulk submission.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BulkReceipt {

@@ -45,7 +45,7 @@ mod types;
 mod write;
 
 pub use admin_users::{NewAdminUser, check_admin_password};
-pub use bulk::{BulkReceipt, BulkStatus, OpStatus, Operation, RequestItem, Wait};
+pub use bulk::{BULK_CHUNK, BulkReceipt, BulkStatus, OpStatus, Operation, RequestItem, Wait};
 pub use client::{MagentoClient, Observer, Repeat};
 pub use connection::{Auth, Connection, PasswordRules, Retry};
 pub use criteria::{Condition, Direction, Filter, SearchCriteria};

@@ -45,7 +45,6 @@ const CLOCK_SKEW_SECS: u64 = 300;
 
 /// A write to Magento, described so that whether it landed can be checked.
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub enum Write {
     /// Create a customer.
     CreateCustomer(Box<NewCustomer>),

@@ -13,13 +13,13 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use mageflow_magento::{
-    AdminUser, BulkReceipt, BulkStatus, Customer, Error, Group, MagentoClient, NewAdminUser,
-    NewCustomer, Patch, Refusal, Role, SearchCriteria, SearchPage, Wait, Write, Wrote,
+    AdminUser, BULK_CHUNK, BulkReceipt, BulkStatus, Customer, Error, Group, MagentoClient,
+    NewAdminUser, NewCustomer, Patch, Refusal, Role, SearchCriteria, SearchPage, Wait, Write,
+    Wrote,
 };
 use serde::{Deserialize, Serialize};
 
-/// Operations per bulk request when the client submits bulk updates.
-const BULK_CHUNK: usize = 200;
+use crate::calls::CallKind;
 
 /// One Magento operation requested by a plugin (after its grants were checked).
 #[derive(Debug, Clone, Serialize)]
@@ -64,28 +64,33 @@ pub enum Call {
 }
 
 impl Call {
+    /// The call's kind: its row in the table of calls.
+    pub fn kind(&self) -> CallKind {
+        match self {
+            Call::SearchCustomers(_) => CallKind::SearchCustomers,
+            Call::GetCustomer(_) => CallKind::GetCustomer,
+            Call::FindCustomerByEmail(..) => CallKind::FindCustomerByEmail,
+            Call::CreateCustomer(_) => CallKind::CreateCustomer,
+            Call::UpdateCustomer(..) => CallKind::UpdateCustomer,
+            Call::DeleteCustomer(_) => CallKind::DeleteCustomer,
+            Call::ListGroups => CallKind::ListGroups,
+            Call::SearchAdminUsers(_) => CallKind::SearchAdminUsers,
+            Call::GetAdminUser(_) => CallKind::GetAdminUser,
+            Call::FindAdminUserByEmail(_) => CallKind::FindAdminUserByEmail,
+            Call::CreateAdminUser(_) => CallKind::CreateAdminUser,
+            Call::UpdateAdminUser(..) => CallKind::UpdateAdminUser,
+            Call::DeactivateAdminUser(_) => CallKind::DeactivateAdminUser,
+            Call::DeleteAdminUser(_) => CallKind::DeleteAdminUser,
+            Call::ListRoles => CallKind::ListRoles,
+            Call::SubmitBulkUpdates(_) => CallKind::SubmitBulkUpdates,
+            Call::BulkStatus(_) => CallKind::BulkStatus,
+            Call::WaitBulks(..) => CallKind::WaitBulks,
+        }
+    }
+
     /// The WIT function that makes this call, e.g. `customers.get`.
     pub fn name(&self) -> &'static str {
-        match self {
-            Call::SearchCustomers(_) => "customers.search",
-            Call::GetCustomer(_) => "customers.get",
-            Call::FindCustomerByEmail(..) => "customers.find-by-email",
-            Call::CreateCustomer(_) => "customers.create",
-            Call::UpdateCustomer(..) => "customers.update",
-            Call::DeleteCustomer(_) => "customers.delete",
-            Call::ListGroups => "groups.list",
-            Call::SearchAdminUsers(_) => "admin-users.search",
-            Call::GetAdminUser(_) => "admin-users.get",
-            Call::FindAdminUserByEmail(_) => "admin-users.find-by-email",
-            Call::CreateAdminUser(_) => "admin-users.create",
-            Call::UpdateAdminUser(..) => "admin-users.update",
-            Call::DeactivateAdminUser(_) => "admin-users.deactivate",
-            Call::DeleteAdminUser(_) => "admin-users.delete",
-            Call::ListRoles => "admin-users.roles",
-            Call::SubmitBulkUpdates(_) => "bulk.submit-updates",
-            Call::BulkStatus(_) => "bulk.status",
-            Call::WaitBulks(..) => "bulk.wait",
-        }
+        self.kind().name()
     }
 
     /// The write this call makes, or the call back when it only reads. `since` is a time no
@@ -117,17 +122,7 @@ impl Call {
 
     /// Whether the call changes Magento (a dry run plans these instead of sending them).
     pub fn writes(&self) -> bool {
-        matches!(
-            self,
-            Call::CreateCustomer(_)
-                | Call::UpdateCustomer(..)
-                | Call::DeleteCustomer(_)
-                | Call::CreateAdminUser(_)
-                | Call::UpdateAdminUser(..)
-                | Call::DeactivateAdminUser(_)
-                | Call::DeleteAdminUser(_)
-                | Call::SubmitBulkUpdates(_)
-        )
+        self.kind().writes()
     }
 }
 

@@ -4,6 +4,8 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use crate::calls::CallKind;
+
 /// One permission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Grant {
@@ -87,6 +89,15 @@ impl Grants {
     /// Every grant held.
     pub fn iter(&self) -> impl Iterator<Item = Grant> + '_ {
         self.0.iter().copied()
+    }
+
+    /// `Ok` when one of the grants that allow `call` is held, otherwise the reason a `denied`
+    /// error carries, naming the first of them.
+    pub fn allow(&self, call: CallKind) -> Result<(), String> {
+        match call.grants() {
+            any if any.iter().any(|g| self.has(*g)) => Ok(()),
+            any => self.check(any[0], call.name()),
+        }
     }
 
     /// `Ok` when held, otherwise the reason a `denied` error carries.

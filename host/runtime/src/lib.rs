@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod calls;
 mod error;
 mod gateway;
 #[allow(missing_docs, reason = "generated bindings")]
@@ -34,6 +35,7 @@ mod plugin;
 mod policy;
 mod state;
 
+pub use calls::CallKind;
 pub use error::{Error, Result};
 pub use gateway::{Call, Failure, Gateway, Pending, Reply};
 pub use generated::mageflow::workflow::types::{Outcome, Trigger, WebhookEvent};

@@ -5,12 +5,13 @@ use std::sync::Arc;
 use mageflow_magento::NewAdminUser;
 use wasmtime::component::{HasSelf, Linker};
 
+use crate::calls::CallKind;
 use crate::gateway::{Call, Gateway, Reply};
 use crate::generated::mageflow::workflow::admin_users;
 use crate::generated::mageflow::workflow::types::{
     AdminUser, MagentoError, NewAdminUser as WitNewAdminUser, Patch, Role, SearchCriteria,
 };
-use crate::grants::{Grant, Grants};
+use crate::grants::Grants;
 use crate::host::types::{self as convert, Stop, answer, ask};
 
 /// Host state of `interface admin-users`.
@@ -23,23 +24,12 @@ pub(crate) struct AdminUsersHost {
 type Answer<T> = wasmtime::Result<Result<T, MagentoError>>;
 
 impl AdminUsersHost {
-    /// A read: `admin-users:read`, or `admin-users:write` which includes it.
-    async fn read(&self, name: &str, call: Call) -> Result<Reply, Stop> {
-        let allowed = if self.grants.has(Grant::AdminUsersWrite) {
-            Ok(())
-        } else {
-            self.grants.check(Grant::AdminUsersRead, name)
-        };
-        ask(&*self.gateway, allowed, || Ok(call)).await
-    }
-
-    async fn write(
+    async fn ask(
         &self,
-        name: &str,
+        kind: CallKind,
         call: impl FnOnce() -> Result<Call, MagentoError>,
     ) -> Result<Reply, Stop> {
-        let allowed = self.grants.check(Grant::AdminUsersWrite, name);
-        ask(&*self.gateway, allowed, call).await
+        ask(&*self.gateway, &self.grants, kind, call).await
     }
 }
 
@@ -53,9 +43,9 @@ fn one(reply: Reply) -> Result<AdminUser, Reply> {
 impl admin_users::Host for AdminUsersHost {
     #[tracing::instrument(name = "admin-users.search", skip_all)]
     async fn search(&mut self, criteria: SearchCriteria) -> Answer<Vec<AdminUser>> {
-        let name = "admin-users.search";
+        let kind = CallKind::SearchAdminUsers;
         let call = Call::SearchAdminUsers(convert::criteria(criteria));
-        answer(name, self.read(name, call).await, |r| match r {
+        answer(kind, self.ask(kind, || Ok(call)).await, |r| match r {
             Reply::AdminUsers(l) => Ok(l.into_iter().map(convert::admin_user).collect()),
             other => Err(other),
         })
@@ -63,15 +53,21 @@ impl admin_users::Host for AdminUsersHost {
 
     #[tracing::instrument(name = "admin-users.get", skip(self))]
     async fn get(&mut self, id: u64) -> Answer<AdminUser> {
-        let name = "admin-users.get";
-        answer(name, self.read(name, Call::GetAdminUser(id)).await, one)
+        let kind = CallKind::GetAdminUser;
+        answer(
+            kind,
+            self.ask(kind, || Ok(Call::GetAdminUser(id))).await,
+            one,
+        )
     }
 
     #[tracing::instrument(name = "admin-users.find-by-email", skip_all)]
     async fn find_by_email(&mut self, email: String) -> Answer<Option<AdminUser>> {
-        let name = "admin-users.find-by-email";
-        let got = self.read(name, Call::FindAdminUserByEmail(email)).await;
-        answer(name, got, |r| match r {
+        let kind = CallKind::FindAdminUserByEmail;
+        let got = self
+            .ask(kind, || Ok(Call::FindAdminUserByEmail(email)))
+            .await;
+        answer(kind, got, |r| match r {
             Reply::MaybeAdminUser(u) => Ok(u.map(|u| convert::admin_user(*u))),
             other => Err(other),
         })
@@ -79,9 +75,9 @@ impl admin_users::Host for AdminUsersHost {
 
     #[tracing::instrument(name = "admin-users.create", skip_all)]
     async fn create(&mut self, user: WitNewAdminUser, password: String) -> Answer<AdminUser> {
-        let name = "admin-users.create";
+        let kind = CallKind::CreateAdminUser;
         let got = self
-            .write(name, || {
+            .ask(kind, || {
                 Ok(Call::CreateAdminUser(Box::new(NewAdminUser {
                     username: user.username,
                     firstname: user.firstname,
@@ -93,32 +89,32 @@ impl admin_users::Host for AdminUsersHost {
                 })))
             })
             .await;
-        answer(name, got, one)
+        answer(kind, got, one)
     }
 
     #[tracing::instrument(name = "admin-users.update", skip(self, patch))]
     async fn update(&mut self, id: u64, patch: Patch) -> Answer<AdminUser> {
-        let name = "admin-users.update";
+        let kind = CallKind::UpdateAdminUser;
         let got = self
-            .write(name, || {
+            .ask(kind, || {
                 Ok(Call::UpdateAdminUser(id, convert::patch(patch)?))
             })
             .await;
-        answer(name, got, one)
+        answer(kind, got, one)
     }
 
     #[tracing::instrument(name = "admin-users.deactivate", skip(self))]
     async fn deactivate(&mut self, id: u64) -> Answer<AdminUser> {
-        let name = "admin-users.deactivate";
-        let got = self.write(name, || Ok(Call::DeactivateAdminUser(id))).await;
-        answer(name, got, one)
+        let kind = CallKind::DeactivateAdminUser;
+        let got = self.ask(kind, || Ok(Call::DeactivateAdminUser(id))).await;
+        answer(kind, got, one)
     }
 
     #[tracing::instrument(name = "admin-users.delete", skip(self))]
     async fn delete(&mut self, id: u64) -> Answer<()> {
-        let name = "admin-users.delete";
-        let got = self.write(name, || Ok(Call::DeleteAdminUser(id))).await;
-        answer(name, got, |r| match r {
+        let kind = CallKind::DeleteAdminUser;
+        let got = self.ask(kind, || Ok(Call::DeleteAdminUser(id))).await;
+        answer(kind, got, |r| match r {
             Reply::Done => Ok(()),
             other => Err(other),
         })
@@ -126,17 +122,21 @@ impl admin_users::Host for AdminUsersHost {
 
     #[tracing::instrument(name = "admin-users.roles", skip_all)]
     async fn roles(&mut self) -> Answer<Vec<Role>> {
-        let name = "admin-users.roles";
-        answer(name, self.read(name, Call::ListRoles).await, |r| match r {
-            Reply::Roles(l) => Ok(l
-                .into_iter()
-                .map(|r| Role {
-                    id: r.id,
-                    name: r.role_name,
-                })
-                .collect()),
-            other => Err(other),
-        })
+        let kind = CallKind::ListRoles;
+        answer(
+            kind,
+            self.ask(kind, || Ok(Call::ListRoles)).await,
+            |r| match r {
+                Reply::Roles(l) => Ok(l
+                    .into_iter()
+                    .map(|r| Role {
+                        id: r.id,
+                        name: r.role_name,
+                    })
+                    .collect()),
+                other => Err(other),
+            },
+        )
     }
 }
 

@@ -6,12 +6,13 @@ use std::time::Duration;
 use mageflow_magento::OpStatus;
 use wasmtime::component::{HasSelf, Linker};
 
+use crate::calls::CallKind;
 use crate::gateway::{Call, Gateway, Reply};
 use crate::generated::mageflow::workflow::bulk;
 use crate::generated::mageflow::workflow::types::{
     BulkOperation, BulkReceipt, BulkStatus, MagentoError, OperationStatus, Patch,
 };
-use crate::grants::{Grant, Grants};
+use crate::grants::Grants;
 use crate::host::types::{self as convert, Stop, answer, ask};
 
 /// Host state of `interface bulk`.
@@ -47,19 +48,19 @@ fn status(s: mageflow_magento::BulkStatus) -> BulkStatus {
 impl BulkHost {
     async fn ask(
         &self,
-        name: &str,
+        kind: CallKind,
         call: impl FnOnce() -> Result<Call, MagentoError>,
     ) -> Result<Reply, Stop> {
-        ask(&*self.gateway, self.grants.check(Grant::Bulk, name), call).await
+        ask(&*self.gateway, &self.grants, kind, call).await
     }
 }
 
 impl bulk::Host for BulkHost {
     #[tracing::instrument(name = "bulk.submit-updates", skip_all)]
     async fn submit_updates(&mut self, updates: Vec<(u64, Patch)>) -> Answer<Vec<BulkReceipt>> {
-        let name = "bulk.submit-updates";
+        let kind = CallKind::SubmitBulkUpdates;
         let got = self
-            .ask(name, || {
+            .ask(kind, || {
                 let patches = updates
                     .into_iter()
                     .map(|(id, p)| Ok((id, convert::patch(p)?)))
@@ -67,7 +68,7 @@ impl bulk::Host for BulkHost {
                 Ok(Call::SubmitBulkUpdates(patches))
             })
             .await;
-        answer(name, got, |r| match r {
+        answer(kind, got, |r| match r {
             Reply::Receipts(rs) => Ok(rs
                 .into_iter()
                 .map(|r| BulkReceipt {
@@ -81,9 +82,9 @@ impl bulk::Host for BulkHost {
 
     #[tracing::instrument(name = "bulk.status", skip(self))]
     async fn status(&mut self, bulk_uuid: String) -> Answer<BulkStatus> {
-        let name = "bulk.status";
-        let got = self.ask(name, || Ok(Call::BulkStatus(bulk_uuid))).await;
-        answer(name, got, |r| match r {
+        let kind = CallKind::BulkStatus;
+        let got = self.ask(kind, || Ok(Call::BulkStatus(bulk_uuid))).await;
+        answer(kind, got, |r| match r {
             Reply::BulkStatus(s) => Ok(status(s)),
             other => Err(other),
         })
@@ -95,12 +96,12 @@ impl bulk::Host for BulkHost {
         bulk_uuids: Vec<String>,
         stall_after_secs: u32,
     ) -> Answer<Vec<BulkStatus>> {
-        let name = "bulk.wait";
+        let kind = CallKind::WaitBulks;
         let stall_after = Duration::from_secs(stall_after_secs.into());
         let got = self
-            .ask(name, || Ok(Call::WaitBulks(bulk_uuids, stall_after)))
+            .ask(kind, || Ok(Call::WaitBulks(bulk_uuids, stall_after)))
             .await;
-        answer(name, got, |r| match r {
+        answer(kind, got, |r| match r {
             Reply::BulkStatuses(l) => Ok(l.into_iter().map(status).collect()),
             other => Err(other),
         })

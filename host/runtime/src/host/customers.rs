@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use wasmtime::component::{HasSelf, Linker};
 
+use crate::calls::CallKind;
 use crate::gateway::{Call, Gateway, Reply};
 use crate::generated::mageflow::workflow::customers;
 use crate::generated::mageflow::workflow::types::{
     Customer, CustomerPage, MagentoError, NewCustomer, Patch, SearchCriteria,
 };
-use crate::grants::{Grant, Grants};
+use crate::grants::Grants;
 use crate::host::types::{self as convert, Stop, answer, ask};
 
 /// Host state of `interface customers`.
@@ -25,11 +26,10 @@ type Answer<T> = wasmtime::Result<Result<T, MagentoError>>;
 impl CustomersHost {
     async fn ask(
         &self,
-        grant: Grant,
-        name: &str,
+        kind: CallKind,
         call: impl FnOnce() -> Result<Call, MagentoError>,
     ) -> Result<Reply, Stop> {
-        ask(&*self.gateway, self.grants.check(grant, name), call).await
+        ask(&*self.gateway, &self.grants, kind, call).await
     }
 }
 
@@ -43,13 +43,13 @@ fn one(reply: Reply) -> Result<Customer, Reply> {
 impl customers::Host for CustomersHost {
     #[tracing::instrument(name = "customers.search", skip_all)]
     async fn search(&mut self, criteria: SearchCriteria) -> Answer<CustomerPage> {
-        let name = "customers.search";
+        let kind = CallKind::SearchCustomers;
         let got = self
-            .ask(Grant::CustomersRead, name, || {
+            .ask(kind, || {
                 Ok(Call::SearchCustomers(convert::criteria(criteria)))
             })
             .await;
-        answer(name, got, |r| match r {
+        answer(kind, got, |r| match r {
             Reply::CustomerPage(page) => Ok(CustomerPage {
                 total_count: page.total_count,
                 items: page.items.into_iter().map(convert::customer).collect(),
@@ -60,11 +60,9 @@ impl customers::Host for CustomersHost {
 
     #[tracing::instrument(name = "customers.get", skip(self))]
     async fn get(&mut self, id: u64) -> Answer<Customer> {
-        let name = "customers.get";
-        let got = self
-            .ask(Grant::CustomersRead, name, || Ok(Call::GetCustomer(id)))
-            .await;
-        answer(name, got, one)
+        let kind = CallKind::GetCustomer;
+        let got = self.ask(kind, || Ok(Call::GetCustomer(id))).await;
+        answer(kind, got, one)
     }
 
     #[tracing::instrument(name = "customers.find-by-email", skip_all)]
@@ -73,13 +71,11 @@ impl customers::Host for CustomersHost {
         email: String,
         website_id: Option<u32>,
     ) -> Answer<Option<Customer>> {
-        let name = "customers.find-by-email";
+        let kind = CallKind::FindCustomerByEmail;
         let got = self
-            .ask(Grant::CustomersRead, name, || {
-                Ok(Call::FindCustomerByEmail(email, website_id))
-            })
+            .ask(kind, || Ok(Call::FindCustomerByEmail(email, website_id)))
             .await;
-        answer(name, got, |r| match r {
+        answer(kind, got, |r| match r {
             Reply::MaybeCustomer(c) => Ok(c.map(|c| convert::customer(*c))),
             other => Err(other),
         })
@@ -91,37 +87,33 @@ impl customers::Host for CustomersHost {
         customer: NewCustomer,
         password: Option<String>,
     ) -> Answer<Customer> {
-        let name = "customers.create";
+        let kind = CallKind::CreateCustomer;
         let got = self
-            .ask(Grant::CustomersWrite, name, || {
+            .ask(kind, || {
                 Ok(Call::CreateCustomer(Box::new(convert::new_customer(
                     customer, password,
                 )?)))
             })
             .await;
-        answer(name, got, one)
+        answer(kind, got, one)
     }
 
     #[tracing::instrument(name = "customers.update", skip(self, patch))]
     async fn update(&mut self, id: u64, patch: Patch) -> Answer<Customer> {
-        let name = "customers.update";
+        let kind = CallKind::UpdateCustomer;
         let got = self
-            .ask(Grant::CustomersWrite, name, || {
+            .ask(kind, || {
                 Ok(Call::UpdateCustomer(id, convert::patch(patch)?))
             })
             .await;
-        answer(name, got, one)
+        answer(kind, got, one)
     }
 
     #[tracing::instrument(name = "customers.delete", skip(self))]
     async fn delete(&mut self, id: u64) -> Answer<()> {
-        let name = "customers.delete";
-        let got = self
-            .ask(Grant::CustomersDelete, name, || {
-                Ok(Call::DeleteCustomer(id))
-            })
-            .await;
-        answer(name, got, |r| match r {
+        let kind = CallKind::DeleteCustomer;
+        let got = self.ask(kind, || Ok(Call::DeleteCustomer(id))).await;
+        answer(kind, got, |r| match r {
             Reply::Done => Ok(()),
             other => Err(other),
         })

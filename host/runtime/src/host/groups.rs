@@ -4,10 +4,11 @@ use std::sync::Arc;
 
 use wasmtime::component::{HasSelf, Linker};
 
+use crate::calls::CallKind;
 use crate::gateway::{Call, Gateway, Reply};
 use crate::generated::mageflow::workflow::groups;
 use crate::generated::mageflow::workflow::types::{Group, MagentoError};
-use crate::grants::{Grant, Grants};
+use crate::grants::Grants;
 use crate::host::types::{answer, ask};
 
 /// Host state of `interface groups`.
@@ -20,14 +21,9 @@ pub(crate) struct GroupsHost {
 impl groups::Host for GroupsHost {
     #[tracing::instrument(name = "groups.list", skip_all)]
     async fn list(&mut self) -> wasmtime::Result<Result<Vec<Group>, MagentoError>> {
-        let name = "groups.list";
-        let allowed = if self.grants.has(Grant::CustomersWrite) {
-            Ok(())
-        } else {
-            self.grants.check(Grant::CustomersRead, name)
-        };
-        let got = ask(&*self.gateway, allowed, || Ok(Call::ListGroups)).await;
-        answer(name, got, |r| match r {
+        let kind = CallKind::ListGroups;
+        let got = ask(&*self.gateway, &self.grants, kind, || Ok(Call::ListGroups)).await;
+        answer(kind, got, |r| match r {
             Reply::Groups(list) => Ok(list
                 .into_iter()
                 .map(|g| Group {

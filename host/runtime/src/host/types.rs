@@ -4,8 +4,10 @@
 use mageflow_magento as mg;
 use serde_json::{Map, Value, json};
 
+use crate::calls::CallKind;
 use crate::gateway::{Call, Failure, Gateway, Reply};
 use crate::generated::mageflow::workflow::types as wit;
+use crate::grants::Grants;
 
 /// Gateway failure -> WIT error. Every case is something a plugin can act on; none traps.
 #[expect(
@@ -60,14 +62,15 @@ pub(crate) struct Postponed {
     pub(crate) after: std::time::Duration,
 }
 
-/// One host call's way to Magento: the grant check (`allowed`, refused as `denied`), then the
+/// One host call's way to Magento: the grant check for `kind` (refused as `denied`), then the
 /// call built from the plugin's values (conversions may refuse them), then the gateway.
 pub(crate) async fn ask(
     gateway: &dyn Gateway,
-    allowed: Result<(), String>,
+    grants: &Grants,
+    kind: CallKind,
     call: impl FnOnce() -> Result<Call, wit::MagentoError>,
 ) -> Result<Reply, Stop> {
-    allowed.map_err(denied)?;
+    grants.allow(kind).map_err(denied)?;
     match gateway.call(call()?).await {
         Ok(reply) => Ok(reply),
         Err(Failure::Postponed { reason, after }) => {
@@ -82,16 +85,17 @@ pub(crate) async fn ask(
     clippy::needless_pass_by_value,
     reason = "the reply is consumed where it did not match"
 )]
-fn mismatch(call: &str, reply: Reply) -> wasmtime::Error {
+fn mismatch(call: CallKind, reply: Reply) -> wasmtime::Error {
     wasmtime::Error::msg(format!(
-        "host fault: the gateway answered {call} with {reply:?}"
+        "host fault: the gateway answered {} with {reply:?}",
+        call.name()
     ))
 }
 
 /// The host's answer to a plugin: `shape` takes the reply it expects to a WIT value and hands
 /// any other reply back, which stops the run as a host fault. Magento errors go to the plugin.
 pub(crate) fn answer<T>(
-    call: &str,
+    call: CallKind,
     got: Result<Reply, Stop>,
     shape: impl FnOnce(Reply) -> Result<T, Reply>,
 ) -> wasmtime::Result<Result<T, wit::MagentoError>> {
