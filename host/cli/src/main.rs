@@ -24,7 +24,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 /// mimalloc, not glibc's malloc: webhook intake is a quarter faster with it (see
-/// `cargo bench -p mageflow-server`, which uses the same allocator).
+/// `cargo bench -p mageflow-cli --bench engine`, which uses the same allocator).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use mageflow_runtime::{ApprovalAsk, Approver, Verdict};
 use mageflow_store::{Approval, ApprovalStatus, Store};
 
-use crate::time::now_secs;
-use crate::workflow::ApprovalPolicy;
+use mageflow_model::now_secs;
+use mageflow_model::workflow::ApprovalPolicy;
 
 /// Answers a run's approval requests from the store.
 #[derive(Debug)]

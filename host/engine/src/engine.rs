@@ -16,28 +16,35 @@ use sha2::{Digest, Sha256};
 use tracing::Instrument as _;
 
 use crate::approvals::StoreApprover;
-use crate::error::{EngineError, Result};
-use crate::event::Event;
-use crate::journal::{JournalClock, JournalState, Journaled, hex};
-use crate::metrics::Metrics;
-use crate::time::now_secs;
-use crate::workflow::Workflow;
+use mageflow_model::{Deployed, EngineError, Event, Metrics, Result, Workflow, now_secs};
 
-/// A workflow ready to run: its definition, its plugin (compiled and pre-instantiated) and
-/// its Magento client.
+use crate::event::plugin_trigger;
+use crate::journal::{JournalClock, JournalState, Journaled, hex};
+
+/// A workflow ready to run: what the server sees of it ([`Deployed`]: its definition, hash and
+/// Magento client) and its plugin, compiled and pre-instantiated.
 pub struct Loaded {
-    /// The definition.
-    pub def: Workflow,
-    /// SHA-256 of the plugin bytes (hex); new runs are pinned to it.
-    pub hash: String,
+    deployed: Arc<Deployed>,
     plugin: Plugin,
-    client: Arc<MagentoClient>,
 }
 
 impl Loaded {
     /// The workflow's Magento client.
     pub fn client(&self) -> &Arc<MagentoClient> {
-        &self.client
+        &self.deployed.client
+    }
+
+    /// What the server sees of it.
+    pub fn deployed(&self) -> &Arc<Deployed> {
+        &self.deployed
+    }
+}
+
+impl std::ops::Deref for Loaded {
+    type Target = Deployed;
+
+    fn deref(&self) -> &Deployed {
+        &self.deployed
     }
 }
 
@@ -182,13 +189,14 @@ impl Engine {
         client: Arc<MagentoClient>,
     ) -> Result<Arc<Loaded>> {
         let hash = hex(&Sha256::digest(bytes));
-        let plugin = self.runtime.load(&def.name, bytes, def.grants.clone())?;
+        let plugin = self
+            .runtime
+            .load(&def.name, bytes, def.grants.clone())
+            .map_err(EngineError::runtime)?;
         self.store.put_plugin(&hash, bytes)?;
         let loaded = Arc::new(Loaded {
-            def,
-            hash,
+            deployed: Arc::new(Deployed { def, hash, client }),
             plugin,
-            client,
         });
         self.workflows
             .write()
@@ -317,7 +325,8 @@ impl Engine {
                 .ok_or_else(|| EngineError::PinnedPluginMissing(id, run.plugin_hash.clone()))?;
             pinned = self
                 .runtime
-                .load(&loaded.def.name, &bytes, loaded.def.grants.clone())?;
+                .load(&loaded.def.name, &bytes, loaded.def.grants.clone())
+                .map_err(EngineError::runtime)?;
             &pinned
         };
         let event: Event = serde_json::from_value(run.trigger.clone()).map_err(|e| {
@@ -367,7 +376,10 @@ impl Engine {
         };
         let started = Instant::now();
         let span = tracing::info_span!("run", run = id, workflow = %run.workflow);
-        let report = plugin.run(&event.trigger(), &opts).instrument(span).await;
+        let report = plugin
+            .run(&plugin_trigger(&event), &opts)
+            .instrument(span)
+            .await;
         if let Err(e) = gateway.write_pending() {
             tracing::error!(run = id, error = %e, "the run's last answers could not be journaled");
         }
@@ -421,7 +433,7 @@ impl Engine {
                     output_json: None,
                     error: Some(format!(
                         "retrying at {} (attempt {attempt} failed): {reason}",
-                        crate::time::utc_text(next)
+                        mageflow_model::utc_text(next)
                     )),
                     log,
                     plan,
@@ -506,7 +518,7 @@ impl Engine {
                 seed: Some(run.seed),
             },
         };
-        let report = plugin.run(&event.trigger(), &opts).await;
+        let report = plugin.run(&plugin_trigger(event), &opts).await;
         let plan = std::mem::take(&mut *gateway.plan.lock().unwrap_or_else(|e| e.into_inner()));
         if report.outcome.is_err() || plan.is_empty() {
             return;

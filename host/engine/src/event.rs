@@ -1,47 +1,17 @@
-//! What started a run, as stored with it.
+//! A stored trigger event as the plugin receives it.
 
+use mageflow_model::Event;
 use mageflow_runtime::{Trigger, WebhookEvent, poll_trigger};
-use serde::{Deserialize, Serialize};
 
-/// A run's trigger event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Event {
-    /// `mageflow run`, with its input JSON.
-    Manual {
-        /// The input.
-        input: String,
-    },
-    /// A cron tick.
-    Schedule {
-        /// The tick's time, Unix seconds.
-        at: u64,
-    },
-    /// A webhook delivery.
-    Webhook {
-        /// The event name.
-        name: String,
-        /// The body, as JSON text.
-        body_json: String,
-    },
-    /// Customers the poller found changed.
-    Poll {
-        /// The customers, as read.
-        customers: Vec<mageflow_magento::Customer>,
-    },
-}
-
-impl Event {
-    /// The trigger handed to the plugin.
-    pub fn trigger(&self) -> Trigger {
-        match self {
-            Event::Manual { input } => Trigger::Manual(input.clone()),
-            Event::Schedule { at } => Trigger::Schedule(*at),
-            Event::Webhook { name, body_json } => Trigger::Webhook(WebhookEvent {
-                name: name.clone(),
-                body_json: body_json.clone(),
-            }),
-            Event::Poll { customers } => poll_trigger(customers.clone()),
-        }
+/// The trigger handed to the plugin for `event`.
+pub(crate) fn plugin_trigger(event: &Event) -> Trigger {
+    match event {
+        Event::Manual { input } => Trigger::Manual(input.clone()),
+        Event::Schedule { at } => Trigger::Schedule(*at),
+        Event::Webhook { name, body_json } => Trigger::Webhook(WebhookEvent {
+            name: name.clone(),
+            body_json: body_json.clone(),
+        }),
+        Event::Poll { customers } => poll_trigger(customers.clone()),
     }
 }

@@ -18,9 +18,7 @@ use mageflow_store::{AuditEntry, Entry, EntryState, FieldChange, Retrying, Store
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::metrics::Metrics;
-use crate::retry::RetryPolicy;
-use crate::time::now_secs;
+use mageflow_model::{Metrics, RetryPolicy, now_secs};
 
 /// A run's journaled gateway.
 #[derive(Debug)]

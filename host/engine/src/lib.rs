@@ -13,22 +13,14 @@
 
 mod approvals;
 mod engine;
-mod error;
 mod event;
 mod journal;
-mod metrics;
+mod operations;
 mod poll;
-mod retry;
 mod schedule;
-mod time;
-pub mod workflow;
 
 pub use engine::{Engine, Loaded};
-pub use error::{EngineError, Result};
-pub use event::Event;
-pub use metrics::Metrics;
-pub use poll::{PollCursor, magento_time};
-pub use retry::RetryPolicy;
-pub use schedule::CronCursor;
-pub use time::{now_secs, utc_text};
-pub use workflow::{Workflow, WorkflowError};
+pub use mageflow_model::{
+    CronCursor, EngineError, Event, Metrics, PollCursor, Result, RetryPolicy, Workflow,
+    WorkflowError, magento_time, now_secs, utc_text, workflow,
+};

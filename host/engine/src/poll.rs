@@ -5,35 +5,15 @@
 //! runs.
 
 use mageflow_magento::{Condition, Direction, Filter, SearchCriteria};
+use mageflow_model::PollCursor;
 use mageflow_store::Queued;
-use serde::{Deserialize, Serialize};
 
 use crate::engine::Engine;
-use crate::error::{EngineError, Result};
-use crate::event::Event;
-use crate::workflow::Trigger;
+use mageflow_model::workflow::Trigger;
+use mageflow_model::{EngineError, Event, Result, magento_time};
 
 /// Customers handed to one run.
 const PER_RUN: usize = 100;
-
-/// Where a workflow's poller is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PollCursor {
-    /// `updated_at` of the newest change delivered (`YYYY-MM-DD HH:MM:SS`, UTC).
-    pub at: String,
-    /// Ids delivered with exactly that `updated_at`.
-    pub seen: Vec<u64>,
-}
-
-/// Magento's timestamp format for Unix seconds.
-pub fn magento_time(unix: u64) -> String {
-    i64::try_from(unix)
-        .ok()
-        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
-        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string()
-}
 
 impl Engine {
     /// Polls a `poll` workflow once at `now` (Unix seconds): queues runs for the customers

@@ -6,25 +6,17 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, FixedOffset, TimeZone as _};
+use mageflow_model::CronCursor;
 use mageflow_store::Queued;
-use serde::{Deserialize, Serialize};
 
 use crate::engine::Engine;
-use crate::error::{EngineError, Result};
-use crate::event::Event;
-use crate::workflow::{Missed, Overlap, Trigger};
+use mageflow_model::workflow::{Missed, Overlap, Trigger};
+use mageflow_model::{EngineError, Event, Result};
 
 /// A tick later than this is "missed" rather than due now.
 const GRACE_SECS: u64 = 60;
 /// The most ticks looked at after a long downtime.
 const MAX_TICKS: usize = 100_000;
-
-/// Where a cron workflow is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CronCursor {
-    /// The next fire time, Unix seconds.
-    pub next: u64,
-}
 
 fn ticks_after(
     schedule: &cron::Schedule,

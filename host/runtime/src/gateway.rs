@@ -19,7 +19,7 @@ use mageflow_magento::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::calls::CallKind;
+use mageflow_model::CallKind;
 
 /// One Magento operation requested by a plugin (after its grants were checked).
 #[derive(Debug, Clone, Serialize)]

@@ -21,12 +21,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod calls;
 mod error;
 mod gateway;
 #[allow(missing_docs, reason = "generated bindings")]
 mod generated;
-mod grants;
 mod headline;
 mod hooks;
 mod host;
@@ -35,21 +33,20 @@ mod plugin;
 mod policy;
 mod state;
 
-pub use calls::CallKind;
 pub use error::{Error, Result};
 pub use gateway::{Call, Failure, Gateway, Pending, Reply};
 pub use generated::mageflow::workflow::types::{Outcome, Trigger, WebhookEvent};
-pub use grants::{
-    GRANTED_WORLD, Grant, Grants, INTERFACES, ImportCheck, check_import, granted_world,
-};
 pub use hooks::{Clock, FixedClock, Hooks, MemoryState, StateStore, SystemClock, fresh_seed};
 pub use host::approvals::{ApprovalAsk, Approver, Preset, Verdict};
 pub use host::runtime::LogLine;
+pub use mageflow_model::CallKind;
+pub use mageflow_model::grants::{
+    GRANTED_WORLD, Grant, Grants, INTERFACES, ImportCheck, check_import, granted_world,
+};
+pub use mageflow_model::{Limits, MAX_MEMORY};
 /// The `poll` trigger for these changed customers (as the client read them).
 pub fn poll_trigger(customers: Vec<mageflow_magento::Customer>) -> Trigger {
     Trigger::Poll(customers.into_iter().map(host::types::customer).collect())
 }
 
-pub use plugin::{
-    CacheStats, Inspection, Limits, MAX_MEMORY, Plugin, RunOptions, RunReport, Runtime,
-};
+pub use plugin::{CacheStats, Inspection, Plugin, RunOptions, RunReport, Runtime};

@@ -2,6 +2,7 @@
 //! per run with wall-time (epoch) and memory limits, WASI with no files, no network and no
 //! environment, and stdout/stderr captured into the run's log.
 
+use mageflow_model::{Limits, MAX_MEMORY};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -21,7 +22,6 @@ use crate::error::{Error, Result};
 use crate::gateway::Gateway;
 use crate::generated::mageflow::workflow::types::{Outcome, Trigger};
 use crate::generated::{Workflow, WorkflowPre};
-use crate::grants::{Grant, Grants, ImportCheck, check_import};
 use crate::hooks::Hooks;
 use crate::host::admin_users::AdminUsersHost;
 use crate::host::approvals::{ApprovalsHost, Approver, Preset, Suspended};
@@ -32,35 +32,16 @@ use crate::host::runtime::{LogLine, RuntimeHost};
 use crate::host::types::Postponed;
 use crate::policy::Gate;
 use crate::state::HostState;
+use mageflow_model::grants::{Grant, Grants, ImportCheck, check_import};
 
 /// How often the epoch ticks; wall-time limits are counted in these ticks.
 const TICK: Duration = Duration::from_millis(10);
 /// Runs the pooling allocator keeps room for at once.
 const RUNS_IN_FLIGHT: u32 = 64;
-/// The largest memory limit a workflow may set.
-pub const MAX_MEMORY: usize = 1 << 30;
 /// Bytes of each memory, table and stack slot reset in place rather than decommitted.
 const KEEP_RESIDENT: usize = 2 << 20;
 /// Captured stdout/stderr per run.
 const OUTPUT_CAPACITY: usize = 256 * 1024;
-
-/// Per-run limits, with safe defaults (30 s, 128 MiB).
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// Longest the plugin may run in one attempt; time spent waiting on Magento does not count.
-    pub wall_time: Duration,
-    /// Most linear memory a run may hold, in bytes.
-    pub memory_bytes: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            wall_time: Duration::from_secs(30),
-            memory_bytes: 128 << 20,
-        }
-    }
-}
 
 /// The engine plugins run on, with its epoch ticker and its linker.
 pub struct Runtime {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use mageflow_engine::{Engine, EngineError, Event};
+use mageflow_model::{EngineError, Event, Operations};
 use mageflow_store::{Approval, ApprovalStatus, Decision, Run, Status};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
@@ -72,7 +72,7 @@ pub struct Start {
 /// The API over an engine.
 #[derive(Clone, Debug)]
 pub struct Api {
-    engine: Arc<Engine>,
+    engine: Arc<dyn Operations>,
     pub(crate) access: Arc<Access>,
     workers: Arc<Semaphore>,
     pub(crate) hooks: Arc<HookTable>,
@@ -83,7 +83,7 @@ pub struct Api {
 
 impl Api {
     /// The API of an engine, with how it authenticates and a bound on concurrent runs.
-    pub fn new(engine: Arc<Engine>, access: AccessConfig, workers: Arc<Semaphore>) -> Api {
+    pub fn new(engine: Arc<dyn Operations>, access: AccessConfig, workers: Arc<Semaphore>) -> Api {
         Api {
             access: Arc::new(Access::new(engine.store().clone(), access)),
             engine,
@@ -112,7 +112,7 @@ impl Api {
     }
 
     /// The engine.
-    pub fn engine(&self) -> &Arc<Engine> {
+    pub fn engine(&self) -> &Arc<dyn Operations> {
         &self.engine
     }
 
@@ -169,7 +169,7 @@ impl Api {
                 .await
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
             let run = self.engine.execute(run.id).await?;
-            return Ok(run_detail(&self.engine, &run)?);
+            return Ok(run_detail(&*self.engine, &run)?);
         }
         self.dispatch(run.id);
         Ok(run_summary(&run))
@@ -206,7 +206,7 @@ impl Api {
     pub fn run(&self, id: u64, who: &Principal) -> Result<Value, ApiError> {
         let run = self.engine.store().run(id)?;
         who.require_view(&run.workflow)?;
-        Ok(run_detail(&self.engine, &run)?)
+        Ok(run_detail(&*self.engine, &run)?)
     }
 
     /// The approvals `who` may see, oldest first, with this status when given.
@@ -315,7 +315,7 @@ impl Api {
             self.engine.store(),
             new,
             &who.name,
-            mageflow_engine::now_secs(),
+            mageflow_model::now_secs(),
         )?;
         self.access.audit(
             &who.name,
@@ -350,7 +350,7 @@ impl Api {
                 "no token has the id {id}: mageflow tokens ls lists them"
             )));
         }
-        let now = mageflow_engine::now_secs();
+        let now = mageflow_model::now_secs();
         let record = self.engine.store().update_token(id, |t| {
             t.revoked_at.get_or_insert(now);
         })?;
@@ -420,8 +420,8 @@ fn parse_status(s: &str) -> Result<Status, ApiError> {
     })
 }
 
-fn trigger_name(t: &mageflow_engine::workflow::Trigger) -> &'static str {
-    use mageflow_engine::workflow::Trigger;
+fn trigger_name(t: &mageflow_model::workflow::Trigger) -> &'static str {
+    use mageflow_model::workflow::Trigger;
     match t {
         Trigger::Manual => "manual",
         Trigger::Cron { .. } => "cron",
@@ -454,7 +454,10 @@ pub(crate) fn run_summary(run: &Run) -> Value {
 }
 
 /// A run with its journal, log, plan and audit.
-pub(crate) fn run_detail(engine: &Engine, run: &Run) -> Result<Value, mageflow_store::Error> {
+pub(crate) fn run_detail(
+    engine: &dyn Operations,
+    run: &Run,
+) -> Result<Value, mageflow_store::Error> {
     let mut v = run_summary(run);
     let journal: Vec<Value> = engine
         .store()

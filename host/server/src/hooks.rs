@@ -13,8 +13,8 @@ use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
-use mageflow_engine::workflow::{Signature, Trigger};
-use mageflow_engine::{Engine, Event};
+use mageflow_model::workflow::{Signature, Trigger};
+use mageflow_model::{Event, Operations};
 use mageflow_store::Queued;
 use rsa::RsaPublicKey;
 use rsa::pkcs1v15::{Signature as RsaSignature, VerifyingKey};
@@ -64,7 +64,7 @@ impl std::fmt::Debug for Verifier {
 /// The verifiers of every webhook workflow, read at start: a missing key file or secret stops
 /// the server with the reason.
 pub(crate) fn verifiers(
-    engine: &Engine,
+    engine: &dyn Operations,
     var: impl Fn(&str) -> Option<String>,
 ) -> Result<BTreeMap<String, (Verifier, Vec<String>)>, String> {
     let mut out = BTreeMap::new();
@@ -231,7 +231,7 @@ pub(crate) struct GroupCommit {
 }
 
 impl GroupCommit {
-    pub(crate) fn start(engine: Arc<Engine>) -> Arc<GroupCommit> {
+    pub(crate) fn start(engine: Arc<dyn Operations>) -> Arc<GroupCommit> {
         let (wanted_tx, mut wanted_rx) = watch::channel(0u64);
         let (flushed_tx, flushed_rx) = watch::channel(0u64);
         tokio::spawn(async move {
@@ -270,7 +270,7 @@ impl GroupCommit {
 
 /// Takes one delivery for `workflow`.
 pub(crate) async fn intake(
-    engine: &Engine,
+    engine: &dyn Operations,
     commit: &GroupCommit,
     verifier: &Verifier,
     events: &[String],

@@ -35,7 +35,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mageflow_engine::Engine;
+use mageflow_model::Operations;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -62,12 +62,12 @@ const EXPIRY_TICK: Duration = Duration::from_secs(1);
 
 /// Fires cron ticks and polls, every second, and hands their runs to the workers.
 async fn triggers(api: Api) {
-    use mageflow_engine::workflow::Trigger;
+    use mageflow_model::workflow::Trigger;
     let mut last_poll: BTreeMap<String, std::time::Instant> = BTreeMap::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        let now = mageflow_engine::now_secs();
+        let now = mageflow_model::now_secs();
         for w in api.engine().workflows() {
             let name = w.def.name.as_str();
             let queued = match &w.def.trigger {
@@ -93,17 +93,32 @@ async fn triggers(api: Api) {
 /// Serves the API on `listener` until the process ends: first resumes every unfinished run.
 /// Webhook secrets are read from the environment (`var`).
 pub async fn serve(
-    engine: Arc<Engine>,
+    engine: Arc<dyn Operations>,
     access: AccessConfig,
     listener: TcpListener,
     var: impl Fn(&str) -> Option<String>,
 ) -> Result<(), ServeError> {
-    let verifiers = hooks::verifiers(&engine, var).map_err(ServeError::Setup)?;
+    let app = app(engine, access, var)?.into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+/// The server's routes over `engine`, with its background work started on the current tokio
+/// runtime: unfinished runs resume (`/readyz` answers ready once they have), retries and
+/// approval expiry are looked at every second, and cron and poll triggers fire. [`serve`]
+/// serves it on a listener; tests can call it with `tower::ServiceExt::oneshot`.
+pub fn app(
+    engine: Arc<dyn Operations>,
+    access: AccessConfig,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<axum::Router, ServeError> {
+    let verifiers = hooks::verifiers(&*engine, var).map_err(ServeError::Setup)?;
     let unfinished = engine
         .prepare_recovery()
         .map_err(|e| ServeError::Setup(format!("reading unfinished runs failed: {e}")))?;
-    let api = Api::new(engine.clone(), access, Arc::new(Semaphore::new(WORKERS)))
-        .with_hooks(verifiers, hooks::GroupCommit::start(engine.clone()));
+    let commit = hooks::GroupCommit::start(engine.clone());
+    let api =
+        Api::new(engine, access, Arc::new(Semaphore::new(WORKERS))).with_hooks(verifiers, commit);
     let recovering = api.clone();
     tokio::spawn(async move {
         match recovering.engine().resume(unfinished).await {
@@ -121,7 +136,7 @@ pub async fn serve(
         loop {
             tick.tick().await;
             // Retrying runs whose backoff has passed go back to the workers.
-            for run in waking.engine().due_retries(mageflow_engine::now_secs()) {
+            for run in waking.engine().due_retries(mageflow_model::now_secs()) {
                 waking.dispatch(run);
             }
             if let Err(e) = waking.engine().expire_due().await {
@@ -130,7 +145,5 @@ pub async fn serve(
         }
     });
     tokio::spawn(triggers(api.clone()));
-    let app = http::router(api).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).await?;
-    Ok(())
+    Ok(http::router(api))
 }

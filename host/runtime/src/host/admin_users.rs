@@ -5,14 +5,14 @@ use std::sync::Arc;
 use mageflow_magento::NewAdminUser;
 use wasmtime::component::{HasSelf, Linker};
 
-use crate::calls::CallKind;
 use crate::gateway::{Call, Gateway, Reply};
 use crate::generated::mageflow::workflow::admin_users;
 use crate::generated::mageflow::workflow::types::{
     AdminUser, MagentoError, NewAdminUser as WitNewAdminUser, Patch, Role, SearchCriteria,
 };
-use crate::grants::Grants;
 use crate::host::types::{self as convert, Stop, answer, ask};
+use mageflow_model::CallKind;
+use mageflow_model::grants::Grants;
 
 /// Host state of `interface admin-users`.
 #[derive(Debug)]

@@ -10,8 +10,8 @@ use wasmtime::component::{HasSelf, Linker};
 
 use crate::generated::mageflow::workflow::approvals::{self, ApprovalRequest, Decision};
 use crate::generated::mageflow::workflow::types::MagentoError;
-use crate::grants::{Grant, Grants};
 use crate::host::types::denied;
+use mageflow_model::grants::{Grant, Grants};
 
 /// What a plugin asks approvers (the WIT `approval-request`, as plain data).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

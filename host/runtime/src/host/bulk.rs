@@ -6,14 +6,14 @@ use std::time::Duration;
 use mageflow_magento::OpStatus;
 use wasmtime::component::{HasSelf, Linker};
 
-use crate::calls::CallKind;
 use crate::gateway::{Call, Gateway, Reply};
 use crate::generated::mageflow::workflow::bulk;
 use crate::generated::mageflow::workflow::types::{
     BulkOperation, BulkReceipt, BulkStatus, MagentoError, OperationStatus, Patch,
 };
-use crate::grants::Grants;
 use crate::host::types::{self as convert, Stop, answer, ask};
+use mageflow_model::CallKind;
+use mageflow_model::grants::Grants;
 
 /// Host state of `interface bulk`.
 #[derive(Debug)]

@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use wasmtime::component::{HasSelf, Linker};
 
-use crate::calls::CallKind;
 use crate::gateway::{Call, Gateway, Reply};
 use crate::generated::mageflow::workflow::customers;
 use crate::generated::mageflow::workflow::types::{
     Customer, CustomerPage, MagentoError, NewCustomer, Patch, SearchCriteria,
 };
-use crate::grants::Grants;
 use crate::host::types::{self as convert, Stop, answer, ask};
+use mageflow_model::CallKind;
+use mageflow_model::grants::Grants;
 
 /// Host state of `interface customers`.
 #[derive(Debug)]

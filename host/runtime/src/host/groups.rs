@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use wasmtime::component::{HasSelf, Linker};
 
-use crate::calls::CallKind;
 use crate::gateway::{Call, Gateway, Reply};
 use crate::generated::mageflow::workflow::groups;
 use crate::generated::mageflow::workflow::types::{Group, MagentoError};
-use crate::grants::Grants;
 use crate::host::types::{answer, ask};
+use mageflow_model::CallKind;
+use mageflow_model::grants::Grants;
 
 /// Host state of `interface groups`.
 #[derive(Debug)]

@@ -4,10 +4,10 @@
 use mageflow_magento as mg;
 use serde_json::{Map, Value, json};
 
-use crate::calls::CallKind;
 use crate::gateway::{Call, Failure, Gateway, Reply};
 use crate::generated::mageflow::workflow::types as wit;
-use crate::grants::Grants;
+use mageflow_model::CallKind;
+use mageflow_model::grants::Grants;
 
 /// Gateway failure -> WIT error. Every case is something a plugin can act on; none traps.
 #[expect(

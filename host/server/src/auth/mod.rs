@@ -81,14 +81,14 @@ impl Access {
             &self.store,
             &self.config.env_tokens,
             token,
-            mageflow_engine::now_secs(),
+            mageflow_model::now_secs(),
         )
     }
 
     /// The live session of the page's cookie.
     pub(crate) fn session(&self, headers: &HeaderMap) -> Option<Session> {
         let id = cookie(headers, SESSION_COOKIE)?;
-        self.sessions.get(id, mageflow_engine::now_secs())
+        self.sessions.get(id, mageflow_model::now_secs())
     }
 
     /// A `Set-Cookie` value: HttpOnly, SameSite=Strict, and Secure when served over https.
@@ -119,7 +119,7 @@ impl Access {
     pub(crate) fn audit(&self, principal: &str, action: &str, target: &str, detail: Value) {
         let event = AccessEvent {
             seq: 0,
-            at: mageflow_engine::now_secs(),
+            at: mageflow_model::now_secs(),
             principal: principal.to_owned(),
             action: action.to_owned(),
             target: target.to_owned(),

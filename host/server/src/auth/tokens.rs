@@ -187,14 +187,14 @@ pub(crate) fn resolve(
         return Err(ApiError::Unauthorized(format!(
             "token {id} of {} was revoked at {}: ask an admin for a new one (mageflow tokens create)",
             record.name,
-            mageflow_engine::utc_text(at)
+            mageflow_model::utc_text(at)
         )));
     }
     if let Some(at) = record.expires_at.filter(|&at| at <= now) {
         return Err(ApiError::Unauthorized(format!(
             "token {id} of {} expired at {}: ask an admin for a new one (mageflow tokens create)",
             record.name,
-            mageflow_engine::utc_text(at)
+            mageflow_model::utc_text(at)
         )));
     }
     if record.last_used_at.is_none_or(|t| now >= t + 60) {

@@ -94,7 +94,7 @@ pub(super) async fn approvals_page(
         Err(e) => return store_error(e, &session),
     };
     all.retain(|a| who.may_view(&a.workflow));
-    let now = mageflow_engine::now_secs();
+    let now = mageflow_model::now_secs();
     let mut body = notice_html(notice.done.as_deref());
     let (pending, settled): (Vec<&Approval>, Vec<&Approval>) = all
         .iter()
@@ -176,7 +176,7 @@ pub(super) async fn approval_page(
     if let Err(e) = session.principal.require_view(&a.workflow) {
         return ui_error(&e, &session);
     }
-    let now = mageflow_engine::now_secs();
+    let now = mageflow_model::now_secs();
     let details: Option<Value> = a
         .details_json
         .as_deref()

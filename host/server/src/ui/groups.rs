@@ -22,7 +22,7 @@ pub(crate) struct GroupNames(Mutex<HashMap<String, Read>>);
 
 /// The names of `workflow`'s Magento customer groups, by id (empty when unknown).
 pub(super) async fn names(api: &Api, workflow: &str) -> BTreeMap<u64, String> {
-    let now = mageflow_engine::now_secs();
+    let now = mageflow_model::now_secs();
     if let Some((at, names)) = api.group_names.0.lock().unwrap().get(workflow)
         && now < at + KEEP_SECS
     {
@@ -31,8 +31,7 @@ pub(super) async fn names(api: &Api, workflow: &str) -> BTreeMap<u64, String> {
     let Ok(loaded) = api.engine().workflow(workflow) else {
         return BTreeMap::new();
     };
-    let read =
-        tokio::time::timeout(Duration::from_secs(2), loaded.client().customer_groups()).await;
+    let read = tokio::time::timeout(Duration::from_secs(2), loaded.client.customer_groups()).await;
     let names: BTreeMap<u64, String> = match read {
         Ok(Ok(groups)) => groups
             .into_iter()

@@ -233,7 +233,7 @@ fn time_left(expires_at: Option<u64>, now: u64) -> String {
 }
 
 fn when(secs: u64) -> String {
-    mageflow_engine::utc_text(secs)
+    mageflow_model::utc_text(secs)
 }
 
 #[cfg(test)]

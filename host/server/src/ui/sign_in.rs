@@ -69,7 +69,7 @@ pub(super) fn client(info: Option<&ConnectInfo<SocketAddr>>) -> IpAddr {
 
 /// A refusal while the client must wait, or `None`.
 pub(super) fn throttled(api: &Api, ip: IpAddr) -> Option<Response> {
-    let wait = api.access.throttle.wait(ip, mageflow_engine::now_secs());
+    let wait = api.access.throttle.wait(ip, mageflow_model::now_secs());
     (wait > 0).then(|| {
         let mut r = sign_in_form(
             api,
@@ -95,7 +95,7 @@ pub(super) fn open_session(api: &Api, who: Principal, ip: IpAddr, how: &str) -> 
         "session",
         json!({"via": how, "client": ip.to_string(), "roles": who.roles_text()}),
     );
-    let id = api.access.sessions.open(who, mageflow_engine::now_secs());
+    let id = api.access.sessions.open(who, mageflow_model::now_secs());
     let mut r = Redirect::to("/ui/approvals").into_response();
     let h = r.headers_mut();
     h.append(
@@ -117,7 +117,7 @@ pub(super) fn open_session(api: &Api, who: Principal, ip: IpAddr, how: &str) -> 
 
 /// Counts and audits a failed sign-in, and answers the form again with why.
 pub(super) fn refuse(api: &Api, ip: IpAddr, principal: &str, why: &str) -> Response {
-    api.access.throttle.failed(ip, mageflow_engine::now_secs());
+    api.access.throttle.failed(ip, mageflow_model::now_secs());
     api.access.audit(
         principal,
         "sign-in.refused",

@@ -40,7 +40,7 @@ pub(super) async fn start(State(api): State<Api>) -> Response {
     let Some(sso) = &api.access.sso else {
         return not_configured();
     };
-    match sso.start(mageflow_engine::now_secs()).await {
+    match sso.start(mageflow_model::now_secs()).await {
         Ok((key, url)) => {
             let mut r = Redirect::to(&url).into_response();
             r.headers_mut().insert(
@@ -93,7 +93,7 @@ pub(super) async fn callback(
             key,
             q.code.as_deref().unwrap_or_default(),
             q.state.as_deref().unwrap_or_default(),
-            mageflow_engine::now_secs(),
+            mageflow_model::now_secs(),
         )
         .await;
     let mut r = match finished {

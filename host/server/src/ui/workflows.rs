@@ -6,8 +6,8 @@ use axum::Extension;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use mageflow_engine::workflow::Trigger;
-use mageflow_engine::{CronCursor, Loaded, PollCursor, utc_text};
+use mageflow_model::workflow::Trigger;
+use mageflow_model::{CronCursor, Deployed, PollCursor, utc_text};
 use mageflow_store::Run;
 use serde::Deserialize;
 
@@ -19,7 +19,7 @@ use crate::auth::{Role, Session};
 const LAST_RUNS: usize = 5;
 
 /// What fires the workflow, and when it next does.
-fn trigger_html(api: &Api, w: &Loaded) -> String {
+fn trigger_html(api: &Api, w: &Deployed) -> String {
     let name = &w.def.name;
     let store = api.engine().store();
     match &w.def.trigger {
@@ -69,7 +69,7 @@ fn trigger_html(api: &Api, w: &Loaded) -> String {
     }
 }
 
-fn start_form(w: &Loaded, session: &Session) -> String {
+fn start_form(w: &Deployed, session: &Session) -> String {
     let name = esc(&w.def.name);
     format!(
         "<form method=\"post\" action=\"/ui/workflows/{name}/runs\" id=\"start-{name}\">{}\
@@ -82,7 +82,7 @@ fn start_form(w: &Loaded, session: &Session) -> String {
     )
 }
 
-fn card(api: &Api, w: &Loaded, runs: &[&Run], session: &Session) -> String {
+fn card(api: &Api, w: &Deployed, runs: &[&Run], session: &Session) -> String {
     let def = &w.def;
     let grants: Vec<&str> = def.grants.iter().map(|g| g.name()).collect();
     let policy = if def.require_approval.is_empty() {

@@ -2,8 +2,7 @@
 //! magento-sim: each asserts the refusal's status and that nothing changed (no run started,
 //! no decision taken, no write sent to Magento, no token made).
 
-#[path = "support/harness.rs"]
-mod harness;
+use crate::harness;
 
 use std::path::Path;
 use std::sync::Arc;

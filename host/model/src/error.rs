@@ -9,9 +9,9 @@ pub enum EngineError {
     /// The store failed or refused (a decision refused says why).
     #[error(transparent)]
     Store(#[from] mageflow_store::Error),
-    /// The plugin could not be loaded.
+    /// The plugin could not be loaded or run (the runtime's error, kept as the cause).
     #[error(transparent)]
-    Runtime(#[from] mageflow_runtime::Error),
+    Runtime(Box<dyn std::error::Error + Send + Sync>),
     /// A workflow file is wrong.
     #[error(transparent)]
     Workflow(#[from] crate::workflow::WorkflowError),
@@ -27,4 +27,11 @@ pub enum EngineError {
     /// The Magento connection of a workflow is incomplete.
     #[error("workflow {0}: {1}")]
     Connection(String, String),
+}
+
+impl EngineError {
+    /// A runtime error, its cause kept for matching and `{:#}`.
+    pub fn runtime(e: impl std::error::Error + Send + Sync + 'static) -> EngineError {
+        EngineError::Runtime(Box::new(e))
+    }
 }

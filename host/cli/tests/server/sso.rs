@@ -4,11 +4,10 @@
 //! a bad signature or an expired ID token each open no session and change nothing. The
 //! browser test signs in through the provider in headless Chromium and approves.
 
-#[path = "../../../tests/support/browser.rs"]
+#[path = "../../../../tests/support/browser.rs"]
 mod browser;
-#[path = "support/harness.rs"]
-mod harness;
-#[path = "../../../tests/support/oidc.rs"]
+use crate::harness;
+#[path = "../../../../tests/support/oidc.rs"]
 mod oidc;
 
 use std::collections::BTreeMap;

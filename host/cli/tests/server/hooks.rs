@@ -6,8 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-#[path = "support/harness.rs"]
-mod harness;
+use crate::harness;
 
 use hmac::{Hmac, Mac};
 use mageflow_engine::{Engine, Workflow};

@@ -7,7 +7,7 @@
 //!   the bench prints when the last one ended. Three trials on fresh stores; the median
 //!   is held to the aim, as the journal figure takes the median of three runs.
 //!
-//! Run: `cargo bench -p mageflow-server` (`-- journal` or `-- intake` for one part). The
+//! Run: `cargo bench -p mageflow-cli --bench engine` (`-- journal` or `-- intake` for one part). The
 //! bench uses the `mageflow` binary's allocator (mimalloc).
 
 use std::path::Path;
@@ -39,7 +39,7 @@ fn scratch(name: &str) -> std::path::PathBuf {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // `cargo bench -p mageflow-server -- intake` (or `journal`) runs one part only.
+    // `cargo bench -p mageflow-cli --bench engine -- intake` (or `journal`) runs one part only.
     let only: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let wants = |part: &str| only.as_deref().is_none_or(|o| part.contains(o));
     let sim = magento_sim::start(

@@ -1,4 +1,4 @@
-//! Wall-clock seconds, and how the engine writes them for people.
+//! Wall-clock seconds, and how they are written for people and for Magento.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -18,6 +18,16 @@ pub fn utc_text(secs: u64) -> String {
             || format!("{secs} (Unix seconds)"),
             |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
         )
+}
+
+/// Magento's timestamp format for Unix seconds.
+pub fn magento_time(unix: u64) -> String {
+    i64::try_from(unix)
+        .ok()
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 #[cfg(test)]

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use mageflow_runtime::{CallKind, Grants, Limits, MAX_MEMORY};
+use crate::calls::CallKind;
+use crate::grants::Grants;
+use crate::limits::{Limits, MAX_MEMORY};
 use mageflow_store::Expiry;
 use serde::Deserialize;
 use toml::Spanned;

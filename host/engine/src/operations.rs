@@ -1,0 +1,88 @@
+//! The engine as the HTTP server sees it: [`Operations`] over the engine's own methods.
+
+use std::sync::Arc;
+
+use mageflow_model::{Deployed, Event, Metrics, Operations, Pending, Result};
+use mageflow_store::{Approval, Decision, Queued, Run, Store};
+use serde_json::Value;
+
+use crate::engine::Engine;
+
+impl Operations for Engine {
+    fn store(&self) -> &Store {
+        Engine::store(self)
+    }
+
+    fn metrics(&self) -> &Arc<Metrics> {
+        Engine::metrics(self)
+    }
+
+    fn workflows(&self) -> Vec<Arc<Deployed>> {
+        Engine::workflows(self)
+            .iter()
+            .map(|l| l.deployed().clone())
+            .collect()
+    }
+
+    fn workflow(&self, name: &str) -> Result<Arc<Deployed>> {
+        Ok(Engine::workflow(self, name)?.deployed().clone())
+    }
+
+    fn queue(
+        &self,
+        workflow: &str,
+        events: &[Event],
+        requester: &str,
+        dry_run: bool,
+        dedupe: Option<&str>,
+        cursor: Option<(&str, &Value)>,
+    ) -> Result<Queued> {
+        Engine::queue(self, workflow, events, requester, dry_run, dedupe, cursor)
+    }
+
+    fn start(&self, workflow: &str, event: Event, requester: &str, dry_run: bool) -> Result<Run> {
+        Engine::start(self, workflow, event, requester, dry_run)
+    }
+
+    fn execute(&self, id: u64) -> Pending<'_, Run> {
+        Box::pin(Engine::execute(self, id))
+    }
+
+    fn record_decision(
+        &self,
+        approval: u64,
+        by: &str,
+        groups: &[String],
+        decision: &Decision,
+    ) -> Result<Approval> {
+        Engine::record_decision(self, approval, by, groups, decision)
+    }
+
+    fn cron_tick(&self, workflow: &str, now: u64) -> Result<Vec<u64>> {
+        Engine::cron_tick(self, workflow, now)
+    }
+
+    fn poll<'a>(&'a self, workflow: &'a str, now: u64) -> Pending<'a, Vec<u64>> {
+        Box::pin(Engine::poll(self, workflow, now))
+    }
+
+    fn due_retries(&self, now: u64) -> Vec<u64> {
+        Engine::due_retries(self, now)
+    }
+
+    fn retry_queue(&self) -> (usize, Option<u64>) {
+        Engine::retry_queue(self)
+    }
+
+    fn expire_due(&self) -> Pending<'_, Vec<Run>> {
+        Box::pin(Engine::expire_due(self))
+    }
+
+    fn prepare_recovery(&self) -> Result<Vec<u64>> {
+        Engine::prepare_recovery(self)
+    }
+
+    fn resume(&self, runs: Vec<u64>) -> Pending<'_, Vec<Run>> {
+        Box::pin(Engine::resume(self, runs))
+    }
+}
