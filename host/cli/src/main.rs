@@ -8,6 +8,7 @@
 mod access;
 mod config;
 mod connect;
+#[cfg(feature = "demo")]
 mod demo;
 mod magento;
 mod output;
@@ -81,6 +82,7 @@ fn init_logs(format: LogFormat, default: &str) {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Try everything on an embedded simulator: workflows fire and wait for your approval.
+    #[cfg(feature = "demo")]
     Demo(demo::DemoArgs),
     /// Work with a Magento directly: customers, bulk, admin users, roles.
     Magento(magento::MagentoArgs),
@@ -138,6 +140,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            #[cfg(feature = "demo")]
             Command::Demo(args) => demo::run(args).await,
             Command::Magento(args) => magento::run(args).await,
             Command::Plugin(args) => plugin::run(args).await,

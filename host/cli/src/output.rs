@@ -110,12 +110,14 @@ impl Progress {
 }
 
 /// A one-line spinner with a message on stderr, drawn only when stderr is a terminal.
+#[cfg(feature = "demo")]
 #[derive(Debug)]
 pub(crate) struct Spinner {
     draw: bool,
     frame: std::cell::Cell<usize>,
 }
 
+#[cfg(feature = "demo")]
 impl Spinner {
     pub(crate) fn new() -> Spinner {
         Spinner {

@@ -2,12 +2,11 @@
 //! approvals.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use mageflow_magento::MagentoClient;
-use mageflow_runtime::{Hooks, Plugin, RunOptions, Runtime, fresh_seed};
+use mageflow_runtime::{Plugin, Runtime, fresh_seed};
 use mageflow_store::{
     Approval, ApprovalStatus, Decision, NewRun, Queued, Run, Started, Status, Store,
 };
@@ -15,11 +14,11 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tracing::Instrument as _;
 
-use crate::approvals::StoreApprover;
+use crate::adapters::{Adapters, Journal, adapters};
 use mageflow_model::{Deployed, EngineError, Event, Metrics, Result, Workflow, now_secs};
 
 use crate::event::plugin_trigger;
-use crate::journal::{JournalClock, JournalState, Journaled, hex};
+use crate::journal::hex;
 
 /// A workflow ready to run: what the server sees of it ([`Deployed`]: its definition, hash and
 /// Magento client) and its plugin, compiled and pre-instantiated.
@@ -172,11 +171,9 @@ impl Engine {
     /// Loads a workflow: reads its plugin, keeps the bytes under their hash, compiles and
     /// pre-instantiates it (refused when its imports exceed the grants).
     pub fn add(&self, def: Workflow, client: Arc<MagentoClient>) -> Result<Arc<Loaded>> {
-        let bytes = std::fs::read(&def.plugin).map_err(|e| {
-            EngineError::Plugin(
-                def.plugin.display().to_string(),
-                format!("{e} (build the plugins with `cargo build -p mageflow-test-artifacts`)"),
-            )
+        let bytes = std::fs::read(&def.plugin).map_err(|source| EngineError::Plugin {
+            path: def.plugin.display().to_string(),
+            source,
         })?;
         self.add_bytes(def, &bytes, client)
     }
@@ -332,48 +329,21 @@ impl Engine {
         let event: Event = serde_json::from_value(run.trigger.clone()).map_err(|e| {
             mageflow_store::Error::Corrupt(format!("run {id} has an unreadable trigger: {e}"))
         })?;
-        let approved_by = Arc::new(Mutex::new(None));
-        let gateway = Arc::new(Journaled::new(
-            self.store.clone(),
-            run,
+        let Adapters {
+            gateway,
+            approver,
+            opts,
+        } = adapters(
+            &self.store,
+            &self.metrics,
             &loaded,
-            run.dry_run,
-            journal,
-            approved_by.clone(),
-            self.metrics.clone(),
-        ));
-        let approver = Arc::new(StoreApprover {
-            store: self.store.clone(),
-            run: id,
-            workflow: run.workflow.clone(),
-            requester: run.requester.clone(),
-            policy: loaded.def.approvals.clone(),
-            dry_run: run.dry_run,
-            approved_by,
-            waiting: Mutex::new(None),
-        });
-        let opts = RunOptions {
-            gateway: gateway.clone(),
-            limits: loaded.def.limits.clone(),
-            approver: approver.clone(),
-            gated: loaded.def.require_approval.clone(),
-            config: loaded.def.config.clone(),
-            hooks: Hooks {
-                clock: Arc::new(JournalClock {
-                    store: self.store.clone(),
-                    run: id,
-                    recorded: clock_readings,
-                    next: AtomicU64::new(0),
-                }),
-                state: Arc::new(JournalState::new(
-                    self.store.clone(),
-                    run,
-                    state_reads,
-                    run.dry_run,
-                )),
-                seed: Some(run.seed),
+            run,
+            Journal::Run {
+                calls: journal,
+                clock: clock_readings,
+                state: state_reads,
             },
-        };
+        );
         let started = Instant::now();
         let span = tracing::info_span!("run", run = id, workflow = %run.workflow);
         let report = plugin
@@ -488,36 +458,13 @@ impl Engine {
         let Ok(scratch) = Store::temporary() else {
             return;
         };
-        let gateway = Arc::new(Journaled::new(
-            scratch.clone(),
-            run,
+        let Adapters { gateway, opts, .. } = adapters(
+            &self.store,
+            &self.metrics,
             loaded,
-            true,
-            Vec::new(),
-            Arc::new(Mutex::new(None)),
-            self.metrics.clone(),
-        ));
-        let opts = RunOptions {
-            gateway: gateway.clone(),
-            limits: loaded.def.limits.clone(),
-            approver: Arc::new(StoreApprover {
-                store: scratch,
-                run: run.id,
-                workflow: run.workflow.clone(),
-                requester: run.requester.clone(),
-                policy: loaded.def.approvals.clone(),
-                dry_run: true,
-                approved_by: Arc::new(Mutex::new(None)),
-                waiting: Mutex::new(None),
-            }),
-            gated: loaded.def.require_approval.clone(),
-            config: loaded.def.config.clone(),
-            hooks: Hooks {
-                clock: Arc::new(mageflow_runtime::SystemClock),
-                state: Arc::new(JournalState::new(self.store.clone(), run, Vec::new(), true)),
-                seed: Some(run.seed),
-            },
-        };
+            run,
+            Journal::Scratch(scratch),
+        );
         let report = plugin.run(&plugin_trigger(event), &opts).await;
         let plan = std::mem::take(&mut *gateway.plan.lock().unwrap_or_else(|e| e.into_inner()));
         if report.outcome.is_err() || plan.is_empty() {

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod adapters;
 mod approvals;
 mod engine;
 mod event;

@@ -21,10 +21,10 @@ impl Engine {
     pub async fn poll(&self, workflow: &str, now: u64) -> Result<Vec<u64>> {
         let loaded = self.workflow(workflow)?;
         let Trigger::Poll { filters, start, .. } = &loaded.def.trigger else {
-            return Err(EngineError::Connection(
-                workflow.to_owned(),
-                "this workflow has no poll trigger".into(),
-            ));
+            return Err(EngineError::Trigger {
+                workflow: workflow.to_owned(),
+                why: "it has no poll trigger".into(),
+            });
         };
         let key = format!("poll/{workflow}");
         let cursor = match self.store().cursor::<PollCursor>(&key)? {
@@ -48,8 +48,10 @@ impl Engine {
             .sort("updated_at", Direction::Asc)
             .page_size(300);
         for f in filters {
-            let f =
-                Filter::parse(f).map_err(|e| EngineError::Connection(workflow.to_owned(), e))?;
+            let f = Filter::parse(f).map_err(|why| EngineError::Trigger {
+                workflow: workflow.to_owned(),
+                why,
+            })?;
             criteria = criteria.any(vec![f]);
         }
         let found = loaded
@@ -57,7 +59,10 @@ impl Engine {
             .customers(criteria)
             .collect()
             .await
-            .map_err(|e| EngineError::Connection(workflow.to_owned(), e.to_string()))?;
+            .map_err(|source| EngineError::Magento {
+                workflow: workflow.to_owned(),
+                source,
+            })?;
         let fresh: Vec<_> = found
             .into_iter()
             .filter(|c| !(c.updated_at == cursor.at && cursor.seen.contains(&c.id)))

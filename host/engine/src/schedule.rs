@@ -44,12 +44,15 @@ impl Engine {
             overlap,
         } = &loaded.def.trigger
         else {
-            return Err(EngineError::Connection(
-                workflow.to_owned(),
-                "this workflow has no cron trigger".into(),
-            ));
+            return Err(EngineError::Trigger {
+                workflow: workflow.to_owned(),
+                why: "it has no cron trigger".into(),
+            });
         };
-        let bad = |e: String| EngineError::Connection(workflow.to_owned(), e);
+        let bad = |why: String| EngineError::Trigger {
+            workflow: workflow.to_owned(),
+            why,
+        };
         let schedule = cron::Schedule::from_str(schedule).map_err(|e| bad(e.to_string()))?;
         let zone =
             FixedOffset::east_opt(*utc_offset_secs).ok_or_else(|| bad("bad UTC offset".into()))?;

@@ -21,22 +21,22 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod determinism;
 mod error;
 mod gateway;
 #[allow(missing_docs, reason = "generated bindings")]
 mod generated;
 mod headline;
-mod hooks;
 mod host;
 mod linker;
 mod plugin;
 mod policy;
 mod state;
 
+pub use determinism::{Clock, FixedClock, Hooks, MemoryState, StateStore, SystemClock, fresh_seed};
 pub use error::{Error, Result};
 pub use gateway::{Call, Failure, Gateway, Pending, Reply};
 pub use generated::mageflow::workflow::types::{Outcome, Trigger, WebhookEvent};
-pub use hooks::{Clock, FixedClock, Hooks, MemoryState, StateStore, SystemClock, fresh_seed};
 pub use host::approvals::{ApprovalAsk, Approver, Preset, Verdict};
 pub use host::runtime::LogLine;
 pub use mageflow_model::CallKind;

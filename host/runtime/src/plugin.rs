@@ -13,16 +13,16 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, ResourceTable, types::ComponentItem};
 use wasmtime::{
     Cache, CacheConfig, Config, Enabled, Engine, InstanceAllocationStrategy,
-    PoolingAllocationConfig, Store, StoreLimitsBuilder, Trap, UpdateDeadline,
+    PoolingAllocationConfig, Store, Trap, UpdateDeadline,
 };
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
+use crate::determinism::Hooks;
 use crate::error::{Error, Result};
 use crate::gateway::Gateway;
 use crate::generated::mageflow::workflow::types::{Outcome, Trigger};
 use crate::generated::{Workflow, WorkflowPre};
-use crate::hooks::Hooks;
 use crate::host::admin_users::AdminUsersHost;
 use crate::host::approvals::{ApprovalsHost, Approver, Preset, Suspended};
 use crate::host::bulk::BulkHost;
@@ -31,7 +31,7 @@ use crate::host::groups::GroupsHost;
 use crate::host::runtime::{LogLine, RuntimeHost};
 use crate::host::types::Postponed;
 use crate::policy::Gate;
-use crate::state::HostState;
+use crate::state::{HostState, MemoryLimit, MemoryLimiter};
 use mageflow_model::grants::{Grant, Grants, ImportCheck, check_import};
 
 /// How often the epoch ticks; wall-time limits are counted in these ticks.
@@ -361,10 +361,9 @@ impl Plugin {
         let state = HostState {
             wasi,
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(opts.limits.memory_bytes.min(MAX_MEMORY))
-                .trap_on_grow_failure(true)
-                .build(),
+            limits: MemoryLimiter {
+                bytes: opts.limits.memory_bytes.min(MAX_MEMORY),
+            },
             customers: CustomersHost {
                 gateway: gateway.clone(),
                 grants: self.grants.clone(),
@@ -410,7 +409,10 @@ impl Plugin {
             }
         });
         let outcome = match self.pre.instantiate_async(&mut store).await {
-            Ok(bindings) => self.call(&bindings, &mut store, trigger).await,
+            Ok(bindings) => {
+                self.call(&bindings, &mut store, trigger, &opts.limits)
+                    .await
+            }
             // Every slot of the pool in use (RUNS_IN_FLIGHT runs at once): time cures it,
             // and nothing has been sent for this run yet.
             Err(e)
@@ -426,7 +428,6 @@ impl Plugin {
             }
             Err(e) => Err(Error::WrongWorld(format!("{e:#}"))),
         };
-        let outcome = outcome.map_err(|e| classify(e, &opts.limits));
         let state = store.into_data();
         let mut log = state.runtime.log;
         let errors = String::from_utf8_lossy(&stderr.contents()).into_owned();
@@ -465,9 +466,16 @@ impl Plugin {
         bindings: &Workflow,
         store: &mut Store<HostState>,
         trigger: &Trigger,
+        limits: &Limits,
     ) -> Result<Result<Outcome, String>> {
         bindings.call_run(store, trigger).await.map_err(|e| {
-            if let Some(s) = e.downcast_ref::<Suspended>() {
+            // Why it stopped, by the error's type: wall time, memory, a suspension, a
+            // postponement, or else a trap.
+            if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+                Error::WallTime(limits.wall_time)
+            } else if e.downcast_ref::<MemoryLimit>().is_some() {
+                Error::Memory(limits.memory_bytes)
+            } else if let Some(s) = e.downcast_ref::<Suspended>() {
                 Error::Suspended(s.title.clone())
             } else if let Some(p) = e.downcast_ref::<Postponed>() {
                 Error::Postponed {
@@ -500,17 +508,5 @@ impl Gateway for Timed {
             self.waited.fetch_add(took, Ordering::Relaxed);
             answer
         })
-    }
-}
-
-/// Names why a run stopped: wall time, memory, or a trap.
-fn classify(e: Error, limits: &Limits) -> Error {
-    let Error::Trap(text) = &e else { return e };
-    if text.contains(&Trap::Interrupt.to_string()) {
-        Error::WallTime(limits.wall_time)
-    } else if text.contains("forcing a memory growth failure to be a trap") {
-        Error::Memory(limits.memory_bytes)
-    } else {
-        e
     }
 }

@@ -1,7 +1,7 @@
 //! Everything one run's `Store` holds: the sandboxed WASI context, the resource table, the
 //! memory limiter, and one host struct per mageflow interface.
 
-use wasmtime::StoreLimits;
+use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -16,7 +16,7 @@ use crate::host::runtime::RuntimeHost;
 pub(crate) struct HostState {
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
-    pub(crate) limits: StoreLimits,
+    pub(crate) limits: MemoryLimiter,
     pub(crate) customers: CustomersHost,
     pub(crate) groups: GroupsHost,
     pub(crate) admin_users: AdminUsersHost,
@@ -39,5 +39,52 @@ impl std::fmt::Debug for HostState {
         f.debug_struct("HostState")
             .field("grants", &self.customers.grants)
             .finish_non_exhaustive()
+    }
+}
+
+/// Holds a run's linear memory to its limit. A growth past it stops the run with a
+/// [`MemoryLimit`] error, so the run's end names the limit by type, not by a trap's text.
+#[derive(Debug)]
+pub(crate) struct MemoryLimiter {
+    pub(crate) bytes: usize,
+}
+
+/// A run tried to grow its memory past its limit.
+#[derive(Debug, thiserror::Error)]
+#[error("the plugin tried to grow its memory to {desired} bytes, past its limit of {limit}")]
+pub(crate) struct MemoryLimit {
+    pub(crate) desired: usize,
+    pub(crate) limit: usize,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.bytes {
+            return Err(MemoryLimit {
+                desired,
+                limit: self.bytes,
+            }
+            .into());
+        }
+        Ok(true)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        // The pool had no room: stop the run rather than let the guest carry on without it.
+        Err(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(true)
     }
 }

@@ -44,7 +44,7 @@ impl From<EngineError> for ApiError {
                 mageflow_store::Error::NoRun(_) | mageflow_store::Error::NoApproval(_),
             ) => ApiError::NotFound(e.to_string()),
             EngineError::Store(mageflow_store::Error::Refused(why)) => ApiError::Conflict(why),
-            other => ApiError::Internal(other.to_string()),
+            other => ApiError::Internal(other.with_causes()),
         }
     }
 }

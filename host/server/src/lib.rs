@@ -84,7 +84,9 @@ async fn triggers(api: Api) {
             };
             match queued {
                 Ok(runs) => runs.into_iter().for_each(|r| api.dispatch(r)),
-                Err(e) => tracing::warn!(workflow = name, error = %e, "trigger failed"),
+                Err(e) => {
+                    tracing::warn!(workflow = name, error = %e.with_causes(), "trigger failed")
+                }
             }
         }
     }

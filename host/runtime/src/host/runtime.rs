@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use wasmtime::component::{HasSelf, Linker};
 
+use crate::determinism::{Clock, StateStore};
 use crate::generated::mageflow::workflow::runtime::{self, Level};
-use crate::hooks::{Clock, StateStore};
 
 /// One line of a run's log.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,276 @@
+//! The journal between a run's host calls and Magento: every call is recorded with a digest
+//! of its arguments and its answer; on replay the recorded answer comes back and nothing is
+//! sent. A write's intent is made durable before the write is sent, so after a crash a write
+//! whose answer was lost is known to be in doubt, and is reconciled (looked up, re-applied
+//! only where it did not land), never blindly repeated: by `MagentoClient::write`, the same
+//! check the client makes when an answer is lost on the wire. A call that keeps failing for
+//! a transient reason is not answered at all but postponed, under the workflow's retry policy
+//! (see `mageflow_model::RetryPolicy`). A dry run plans writes instead of sending them. The
+//! run's clock readings and state reads are journaled the same way.
+//!
+//! Here: replay, recording and batching. [`writes`]: the exactly-once writes and their
+//! audit. [`plan`]: the dry-run planner. [`clock`] and [`state`]: the journaled clock and
+//! state.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use mageflow_magento::MagentoClient;
+use mageflow_runtime::{Call, Failure, Gateway, Pending, Reply};
+use mageflow_store::{Entry, EntryState, Retrying, Store};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use mageflow_model::{Metrics, RetryPolicy, now_secs};
+
+mod clock;
+mod plan;
+mod state;
+mod writes;
+
+pub(crate) use clock::JournalClock;
+pub(crate) use state::JournalState;
+
+/// A run's journaled gateway.
+#[derive(Debug)]
+pub(crate) struct Journaled {
+    pub(crate) store: Store,
+    pub(crate) run: u64,
+    pub(crate) workflow: String,
+    /// When the run was created: no write of it was sent earlier (a bulk in doubt is looked
+    /// for in Magento's operation log from here).
+    since: u64,
+    pub(crate) client: Arc<MagentoClient>,
+    pub(crate) dry_run: bool,
+    /// What the journal held when the run (re)started.
+    pub(crate) recorded: Vec<Entry>,
+    pub(crate) next: AtomicU64,
+    /// Set at the first divergence; every later call is refused and the run fails with it.
+    pub(crate) diverged: Mutex<Option<String>>,
+    /// Who approved the run's writes, for the audit (set by the approver hook).
+    pub(crate) approved_by: Arc<Mutex<Option<String>>>,
+    /// A dry run's planned writes.
+    pub(crate) plan: Mutex<Vec<Value>>,
+    /// Answered calls not yet written: reads need no durability before the run goes on (a
+    /// lost one is simply asked again on replay), so they are written in batches, and always
+    /// before the next write's intent, which keeps the journal in call order.
+    pub(crate) pending: Mutex<Vec<Entry>>,
+    metrics: Arc<Metrics>,
+    /// The workflow's retry policy for transient failures.
+    retry: RetryPolicy,
+    /// Where the run's retries stood when this attempt began.
+    retried: Option<Retrying>,
+    /// Set when this attempt stopped to retry a call later.
+    postponed: Mutex<Option<Retrying>>,
+}
+
+/// Answered calls kept in memory before a batch is written.
+const BATCH: usize = 256;
+
+/// Lowercase hex of some bytes.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a call's arguments digest to (passwords are never serialized).
+pub(crate) fn digest(call: &Call) -> String {
+    hex(&Sha256::digest(
+        serde_json::to_vec(call).unwrap_or_default(),
+    ))
+}
+
+fn stored(e: impl std::fmt::Display) -> Failure {
+    Failure::Unavailable(format!("the run's journal could not be written: {e}"))
+}
+
+impl Gateway for Journaled {
+    fn call(&self, call: Call) -> Pending<'_> {
+        Box::pin(async move {
+            let name = call.name();
+            let started = Instant::now();
+            let answer = self.answer(call).await;
+            self.metrics
+                .host_call(name, answer.is_ok(), started.elapsed());
+            answer
+        })
+    }
+}
+
+impl Journaled {
+    /// A journal for `run`, starting from what was `recorded`; `approved_by` is shared with
+    /// the run's approver.
+    pub(crate) fn new(
+        store: Store,
+        run: &mageflow_store::Run,
+        loaded: &crate::Loaded,
+        dry_run: bool,
+        recorded: Vec<Entry>,
+        approved_by: Arc<Mutex<Option<String>>>,
+        metrics: Arc<Metrics>,
+    ) -> Journaled {
+        Journaled {
+            store,
+            run: run.id,
+            workflow: run.workflow.clone(),
+            since: run.created_at,
+            client: loaded.client().clone(),
+            dry_run,
+            recorded,
+            next: AtomicU64::new(0),
+            diverged: Mutex::new(None),
+            approved_by,
+            plan: Mutex::new(Vec::new()),
+            pending: Mutex::new(Vec::new()),
+            metrics,
+            retry: loaded.def.retry.clone(),
+            retried: run.retry.clone(),
+            postponed: Mutex::new(None),
+        }
+    }
+
+    async fn answer(&self, call: Call) -> Result<Reply, Failure> {
+        if let Some(why) = self
+            .diverged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        {
+            return Err(Failure::Unavailable(why));
+        }
+        let seq = self.next.fetch_add(1, Ordering::SeqCst);
+        let name = call.name();
+        let digest = digest(&call);
+        if let Some(entry) = self.recorded.get(seq as usize) {
+            if entry.call != name || entry.digest != digest {
+                let why = if entry.call == name {
+                    format!(
+                        "the plugin diverged from its recorded history at call {seq}: {name} was recorded with other arguments"
+                    )
+                } else {
+                    format!(
+                        "the plugin diverged from its recorded history at call {seq}: the journal has {}, the plugin now calls {name}",
+                        entry.call
+                    )
+                };
+                *self.diverged.lock().unwrap_or_else(|e| e.into_inner()) = Some(why.clone());
+                return Err(Failure::Unavailable(why));
+            }
+            if let EntryState::Done { result } = &entry.state {
+                return serde_json::from_str::<Result<Reply, Failure>>(result.get()).map_err(
+                    |e| Failure::Unavailable(format!("journal entry {seq} is unreadable: {e}")),
+                )?;
+            }
+            // Recorded as intent only: the write may or may not have landed.
+            let result = self.postpone(seq, name, self.reconcile(call).await)?;
+            self.done(seq, name, &digest, &result)?;
+            return result;
+        }
+        let result = if call.writes() && self.dry_run {
+            self.plan(call).await
+        } else if call.writes() {
+            self.write_pending()?;
+            self.store
+                .record(
+                    self.run,
+                    &Entry {
+                        seq,
+                        call: name.into(),
+                        digest: digest.clone(),
+                        state: EntryState::Intent,
+                    },
+                )
+                .map_err(stored)?;
+            self.store.flush().map_err(stored)?;
+            self.write(call, false).await
+        } else {
+            Gateway::call(&*self.client, call).await
+        };
+        let result = self.postpone(seq, name, result)?;
+        self.done(seq, name, &digest, &result)?;
+        result
+    }
+
+    /// A transient failure the workflow's retry policy will wait out becomes
+    /// [`Failure::Postponed`]: the run stops at this call without journaling an answer (a
+    /// write's intent stays, so the next attempt reconciles it). Any other result is the
+    /// call's answer.
+    fn postpone(
+        &self,
+        seq: u64,
+        name: &str,
+        result: Result<Reply, Failure>,
+    ) -> Result<Result<Reply, Failure>, Failure> {
+        let Err(failure) = &result else {
+            return Ok(result);
+        };
+        if self.dry_run || !failure.is_transient() {
+            return Ok(result);
+        }
+        let jitter = f64::from(mageflow_runtime::fresh_seed()[0]) / 256.0;
+        let reason = failure.to_string();
+        let Some((state, after)) = self.retry.next(
+            self.retried.as_ref(),
+            seq,
+            name,
+            &reason,
+            now_secs(),
+            jitter,
+        ) else {
+            tracing::warn!(run = self.run, call = name, error = %reason, "the retry policy gave up: the plugin gets the failure");
+            return Ok(result);
+        };
+        tracing::info!(run = self.run, call = name, attempt = state.attempts, wait_s = after.as_secs(), error = %reason, "postponing the run");
+        *self.postponed.lock().unwrap_or_else(|e| e.into_inner()) = Some(state);
+        Err(Failure::Postponed { reason, after })
+    }
+
+    /// The retry state the run stopped with, if a call was postponed.
+    pub(crate) fn postponed(&self) -> Option<Retrying> {
+        self.postponed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn done(
+        &self,
+        seq: u64,
+        name: &str,
+        digest: &str,
+        result: &Result<Reply, Failure>,
+    ) -> Result<(), Failure> {
+        let result = serde_json::value::to_raw_value(result).map_err(stored)?;
+        let full = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            pending.push(Entry {
+                seq,
+                call: name.into(),
+                digest: digest.into(),
+                state: EntryState::Done { result },
+            });
+            pending.len() >= BATCH
+        };
+        if full {
+            self.write_pending()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the answered calls kept in memory.
+    pub(crate) fn write_pending(&self) -> Result<(), Failure> {
+        let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.store.record_all(self.run, &batch).map_err(stored)
+    }
+
+    /// The first divergence, if any.
+    pub(crate) fn divergence(&self) -> Option<String> {
+        self.diverged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
