@@ -34,10 +34,8 @@ impl Clock {
 
 /// Formats Unix seconds as Magento does: `2017-01-31 01:18:13` (UTC).
 pub fn format_ts(secs: i64) -> String {
-    chrono::DateTime::from_timestamp(secs, 0)
-        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string()
+    let t = chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default();
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 #[cfg(test)]

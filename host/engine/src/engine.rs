@@ -251,6 +251,23 @@ impl Engine {
         Ok(self.store.queue(runs, dedupe, cursor)?)
     }
 
+    /// Queues a trigger's runs (`requester` names the trigger) in the transaction that moves
+    /// its cursor `key` to `moved`; the ids queued.
+    pub(crate) fn queue_moving(
+        &self,
+        workflow: &str,
+        events: &[Event],
+        requester: &str,
+        key: &str,
+        moved: &Value,
+    ) -> Result<Vec<u64>> {
+        let queued = self.queue(workflow, events, requester, false, None, Some((key, moved)))?;
+        Ok(match queued {
+            Queued::Runs(runs) => runs.into_iter().map(|r| r.id).collect(),
+            Queued::Duplicate(_) => Vec::new(),
+        })
+    }
+
     /// Queues one run.
     pub fn start(
         &self,

@@ -6,7 +6,6 @@
 
 use mageflow_magento::{Condition, Direction, Filter, SearchCriteria};
 use mageflow_model::PollCursor;
-use mageflow_store::Queued;
 
 use crate::engine::Engine;
 use mageflow_model::workflow::Trigger;
@@ -85,16 +84,6 @@ impl Engine {
                 customers: chunk.to_vec(),
             })
             .collect();
-        match self.queue(
-            workflow,
-            &events,
-            &format!("poll:{workflow}"),
-            false,
-            None,
-            Some((&key, &moved)),
-        )? {
-            Queued::Runs(runs) => Ok(runs.into_iter().map(|r| r.id).collect()),
-            Queued::Duplicate(_) => Ok(Vec::new()),
-        }
+        self.queue_moving(workflow, &events, &format!("poll:{workflow}"), &key, &moved)
     }
 }

@@ -7,7 +7,6 @@ use std::str::FromStr;
 
 use chrono::{DateTime, FixedOffset, TimeZone as _};
 use mageflow_model::CronCursor;
-use mageflow_store::Queued;
 
 use crate::engine::Engine;
 use mageflow_model::workflow::{Missed, Overlap, Trigger};
@@ -120,16 +119,6 @@ impl Engine {
         })
         .map_err(|e| mageflow_store::Error::Corrupt(e.to_string()))?;
         let events: Vec<Event> = fire.iter().map(|&at| Event::Schedule { at }).collect();
-        match self.queue(
-            workflow,
-            &events,
-            &format!("cron:{workflow}"),
-            false,
-            None,
-            Some((&key, &moved)),
-        )? {
-            Queued::Runs(runs) => Ok(runs.into_iter().map(|r| r.id).collect()),
-            Queued::Duplicate(_) => Ok(Vec::new()),
-        }
+        self.queue_moving(workflow, &events, &format!("cron:{workflow}"), &key, &moved)
     }
 }

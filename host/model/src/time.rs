@@ -9,25 +9,22 @@ pub fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// `2026-11-27 10:30:00 UTC` for Unix seconds.
-pub fn utc_text(secs: u64) -> String {
-    i64::try_from(secs)
-        .ok()
-        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
-        .map_or_else(
-            || format!("{secs} (Unix seconds)"),
-            |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-        )
+fn at(secs: u64) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp(i64::try_from(secs).ok()?, 0)
 }
 
-/// Magento's timestamp format for Unix seconds.
+/// `2026-11-27 10:30:00 UTC` for Unix seconds.
+pub fn utc_text(secs: u64) -> String {
+    at(secs).map_or_else(
+        || format!("{secs} (Unix seconds)"),
+        |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    )
+}
+
+/// Magento's timestamp format for Unix seconds (`2026-11-27 10:30:00`, UTC).
 pub fn magento_time(unix: u64) -> String {
-    i64::try_from(unix)
-        .ok()
-        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
-        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string()
+    let t = at(unix).unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 #[cfg(test)]

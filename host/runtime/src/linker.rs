@@ -11,10 +11,10 @@ use crate::state::HostState;
 pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     let mut l: Linker<HostState> = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut l)?;
-    host::customers::add_to_linker(&mut l, |s| &mut s.customers)?;
-    host::groups::add_to_linker(&mut l, |s| &mut s.groups)?;
-    host::admin_users::add_to_linker(&mut l, |s| &mut s.admin_users)?;
-    host::bulk::add_to_linker(&mut l, |s| &mut s.bulk)?;
+    host::customers::add_to_linker(&mut l, |s| &mut s.magento)?;
+    host::groups::add_to_linker(&mut l, |s| &mut s.magento)?;
+    host::admin_users::add_to_linker(&mut l, |s| &mut s.magento)?;
+    host::bulk::add_to_linker(&mut l, |s| &mut s.magento)?;
     host::approvals::add_to_linker(&mut l, |s| &mut s.approvals)?;
     host::runtime::add_to_linker(&mut l, |s| &mut s.runtime)?;
     Ok(l)

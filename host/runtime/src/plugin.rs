@@ -23,11 +23,8 @@ use crate::error::{Error, Result};
 use crate::gateway::Gateway;
 use crate::generated::mageflow::workflow::types::{Outcome, Trigger};
 use crate::generated::{Workflow, WorkflowPre};
-use crate::host::admin_users::AdminUsersHost;
 use crate::host::approvals::{ApprovalsHost, Approver, Preset, Suspended};
-use crate::host::bulk::BulkHost;
-use crate::host::customers::CustomersHost;
-use crate::host::groups::GroupsHost;
+use crate::host::magento::MagentoHost;
 use crate::host::runtime::{LogLine, RuntimeHost};
 use crate::host::types::Postponed;
 use crate::policy::Gate;
@@ -364,19 +361,7 @@ impl Plugin {
             limits: MemoryLimiter {
                 bytes: opts.limits.memory_bytes.min(MAX_MEMORY),
             },
-            customers: CustomersHost {
-                gateway: gateway.clone(),
-                grants: self.grants.clone(),
-            },
-            groups: GroupsHost {
-                gateway: gateway.clone(),
-                grants: self.grants.clone(),
-            },
-            admin_users: AdminUsersHost {
-                gateway: gateway.clone(),
-                grants: self.grants.clone(),
-            },
-            bulk: BulkHost {
+            magento: MagentoHost {
                 gateway: gateway.clone(),
                 grants: self.grants.clone(),
             },

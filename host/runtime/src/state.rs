@@ -5,11 +5,8 @@ use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::host::admin_users::AdminUsersHost;
 use crate::host::approvals::ApprovalsHost;
-use crate::host::bulk::BulkHost;
-use crate::host::customers::CustomersHost;
-use crate::host::groups::GroupsHost;
+use crate::host::magento::MagentoHost;
 use crate::host::runtime::RuntimeHost;
 
 /// The data of one run's store. A fresh one per run: a trap poisons only its own store.
@@ -17,10 +14,8 @@ pub(crate) struct HostState {
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
     pub(crate) limits: MemoryLimiter,
-    pub(crate) customers: CustomersHost,
-    pub(crate) groups: GroupsHost,
-    pub(crate) admin_users: AdminUsersHost,
-    pub(crate) bulk: BulkHost,
+    /// customers, groups, admin-users and bulk.
+    pub(crate) magento: MagentoHost,
     pub(crate) approvals: ApprovalsHost,
     pub(crate) runtime: RuntimeHost,
 }
@@ -37,7 +32,7 @@ impl WasiView for HostState {
 impl std::fmt::Debug for HostState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HostState")
-            .field("grants", &self.customers.grants)
+            .field("grants", &self.magento.grants)
             .finish_non_exhaustive()
     }
 }

@@ -242,12 +242,9 @@ impl Fake {
     }
 
     fn stamp(&self) -> String {
-        i64::try_from(self.now)
-            .ok()
-            .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
-            .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string()
+        let secs = i64::try_from(self.now).unwrap_or(i64::MAX);
+        let t = chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default();
+        t.format("%Y-%m-%d %H:%M:%S").to_string()
     }
 
     // ----- customers -----

@@ -1,37 +1,16 @@
 //! `interface admin-users`: backend admin users and roles.
 
-use std::sync::Arc;
-
 use mageflow_magento::NewAdminUser;
 use wasmtime::component::{HasSelf, Linker};
 
-use crate::gateway::{Call, Gateway, Reply};
+use crate::gateway::{Call, Reply};
 use crate::generated::mageflow::workflow::admin_users;
 use crate::generated::mageflow::workflow::types::{
-    AdminUser, MagentoError, NewAdminUser as WitNewAdminUser, Patch, Role, SearchCriteria,
+    AdminUser, NewAdminUser as WitNewAdminUser, Patch, Role, SearchCriteria,
 };
-use crate::host::types::{self as convert, Stop, answer, ask};
+use crate::host::magento::{Answer, MagentoHost};
+use crate::host::types::{self as convert, answer};
 use mageflow_model::CallKind;
-use mageflow_model::grants::Grants;
-
-/// Host state of `interface admin-users`.
-#[derive(Debug)]
-pub(crate) struct AdminUsersHost {
-    pub(crate) gateway: Arc<dyn Gateway>,
-    pub(crate) grants: Grants,
-}
-
-type Answer<T> = wasmtime::Result<Result<T, MagentoError>>;
-
-impl AdminUsersHost {
-    async fn ask(
-        &self,
-        kind: CallKind,
-        call: impl FnOnce() -> Result<Call, MagentoError>,
-    ) -> Result<Reply, Stop> {
-        ask(&*self.gateway, &self.grants, kind, call).await
-    }
-}
 
 fn one(reply: Reply) -> Result<AdminUser, Reply> {
     match reply {
@@ -40,7 +19,7 @@ fn one(reply: Reply) -> Result<AdminUser, Reply> {
     }
 }
 
-impl admin_users::Host for AdminUsersHost {
+impl admin_users::Host for MagentoHost {
     #[tracing::instrument(name = "admin-users.search", skip_all)]
     async fn search(&mut self, criteria: SearchCriteria) -> Answer<Vec<AdminUser>> {
         let kind = CallKind::SearchAdminUsers;
@@ -143,7 +122,7 @@ impl admin_users::Host for AdminUsersHost {
 /// Adds `interface admin-users` to a linker.
 pub(crate) fn add_to_linker<T: Send + 'static>(
     l: &mut Linker<T>,
-    get: fn(&mut T) -> &mut AdminUsersHost,
+    get: fn(&mut T) -> &mut MagentoHost,
 ) -> wasmtime::Result<()> {
-    admin_users::add_to_linker::<T, HasSelf<AdminUsersHost>>(l, get)
+    admin_users::add_to_linker::<T, HasSelf<MagentoHost>>(l, get)
 }

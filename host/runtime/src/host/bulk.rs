@@ -1,28 +1,18 @@
 //! `interface bulk`: asynchronous bulk updates and their status.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use mageflow_magento::OpStatus;
 use wasmtime::component::{HasSelf, Linker};
 
-use crate::gateway::{Call, Gateway, Reply};
+use crate::gateway::{Call, Reply};
 use crate::generated::mageflow::workflow::bulk;
 use crate::generated::mageflow::workflow::types::{
     BulkOperation, BulkReceipt, BulkStatus, MagentoError, OperationStatus, Patch,
 };
-use crate::host::types::{self as convert, Stop, answer, ask};
+use crate::host::magento::{Answer, MagentoHost};
+use crate::host::types::{self as convert, answer};
 use mageflow_model::CallKind;
-use mageflow_model::grants::Grants;
-
-/// Host state of `interface bulk`.
-#[derive(Debug)]
-pub(crate) struct BulkHost {
-    pub(crate) gateway: Arc<dyn Gateway>,
-    pub(crate) grants: Grants,
-}
-
-type Answer<T> = wasmtime::Result<Result<T, MagentoError>>;
 
 fn status(s: mageflow_magento::BulkStatus) -> BulkStatus {
     BulkStatus {
@@ -45,17 +35,7 @@ fn status(s: mageflow_magento::BulkStatus) -> BulkStatus {
     }
 }
 
-impl BulkHost {
-    async fn ask(
-        &self,
-        kind: CallKind,
-        call: impl FnOnce() -> Result<Call, MagentoError>,
-    ) -> Result<Reply, Stop> {
-        ask(&*self.gateway, &self.grants, kind, call).await
-    }
-}
-
-impl bulk::Host for BulkHost {
+impl bulk::Host for MagentoHost {
     #[tracing::instrument(name = "bulk.submit-updates", skip_all)]
     async fn submit_updates(&mut self, updates: Vec<(u64, Patch)>) -> Answer<Vec<BulkReceipt>> {
         let kind = CallKind::SubmitBulkUpdates;
@@ -111,7 +91,7 @@ impl bulk::Host for BulkHost {
 /// Adds `interface bulk` to a linker.
 pub(crate) fn add_to_linker<T: Send + 'static>(
     l: &mut Linker<T>,
-    get: fn(&mut T) -> &mut BulkHost,
+    get: fn(&mut T) -> &mut MagentoHost,
 ) -> wasmtime::Result<()> {
-    bulk::add_to_linker::<T, HasSelf<BulkHost>>(l, get)
+    bulk::add_to_linker::<T, HasSelf<MagentoHost>>(l, get)
 }

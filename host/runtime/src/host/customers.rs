@@ -1,37 +1,16 @@
 //! `interface customers`: storefront customers, with the workflow's grants checked on every
 //! call before it reaches the gateway.
 
-use std::sync::Arc;
-
 use wasmtime::component::{HasSelf, Linker};
 
-use crate::gateway::{Call, Gateway, Reply};
+use crate::gateway::{Call, Reply};
 use crate::generated::mageflow::workflow::customers;
 use crate::generated::mageflow::workflow::types::{
-    Customer, CustomerPage, MagentoError, NewCustomer, Patch, SearchCriteria,
+    Customer, CustomerPage, NewCustomer, Patch, SearchCriteria,
 };
-use crate::host::types::{self as convert, Stop, answer, ask};
+use crate::host::magento::{Answer, MagentoHost};
+use crate::host::types::{self as convert, answer};
 use mageflow_model::CallKind;
-use mageflow_model::grants::Grants;
-
-/// Host state of `interface customers`.
-#[derive(Debug)]
-pub(crate) struct CustomersHost {
-    pub(crate) gateway: Arc<dyn Gateway>,
-    pub(crate) grants: Grants,
-}
-
-type Answer<T> = wasmtime::Result<Result<T, MagentoError>>;
-
-impl CustomersHost {
-    async fn ask(
-        &self,
-        kind: CallKind,
-        call: impl FnOnce() -> Result<Call, MagentoError>,
-    ) -> Result<Reply, Stop> {
-        ask(&*self.gateway, &self.grants, kind, call).await
-    }
-}
 
 fn one(reply: Reply) -> Result<Customer, Reply> {
     match reply {
@@ -40,7 +19,7 @@ fn one(reply: Reply) -> Result<Customer, Reply> {
     }
 }
 
-impl customers::Host for CustomersHost {
+impl customers::Host for MagentoHost {
     #[tracing::instrument(name = "customers.search", skip_all)]
     async fn search(&mut self, criteria: SearchCriteria) -> Answer<CustomerPage> {
         let kind = CallKind::SearchCustomers;
@@ -123,7 +102,7 @@ impl customers::Host for CustomersHost {
 /// Adds `interface customers` to a linker.
 pub(crate) fn add_to_linker<T: Send + 'static>(
     l: &mut Linker<T>,
-    get: fn(&mut T) -> &mut CustomersHost,
+    get: fn(&mut T) -> &mut MagentoHost,
 ) -> wasmtime::Result<()> {
-    customers::add_to_linker::<T, HasSelf<CustomersHost>>(l, get)
+    customers::add_to_linker::<T, HasSelf<MagentoHost>>(l, get)
 }

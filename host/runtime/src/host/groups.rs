@@ -1,28 +1,19 @@
 //! `interface groups`: customer groups.
 
-use std::sync::Arc;
-
 use wasmtime::component::{HasSelf, Linker};
 
-use crate::gateway::{Call, Gateway, Reply};
+use crate::gateway::{Call, Reply};
 use crate::generated::mageflow::workflow::groups;
 use crate::generated::mageflow::workflow::types::{Group, MagentoError};
-use crate::host::types::{answer, ask};
+use crate::host::magento::MagentoHost;
+use crate::host::types::answer;
 use mageflow_model::CallKind;
-use mageflow_model::grants::Grants;
 
-/// Host state of `interface groups`.
-#[derive(Debug)]
-pub(crate) struct GroupsHost {
-    pub(crate) gateway: Arc<dyn Gateway>,
-    pub(crate) grants: Grants,
-}
-
-impl groups::Host for GroupsHost {
+impl groups::Host for MagentoHost {
     #[tracing::instrument(name = "groups.list", skip_all)]
     async fn list(&mut self) -> wasmtime::Result<Result<Vec<Group>, MagentoError>> {
         let kind = CallKind::ListGroups;
-        let got = ask(&*self.gateway, &self.grants, kind, || Ok(Call::ListGroups)).await;
+        let got = self.ask(kind, || Ok(Call::ListGroups)).await;
         answer(kind, got, |r| match r {
             Reply::Groups(list) => Ok(list
                 .into_iter()
@@ -39,7 +30,7 @@ impl groups::Host for GroupsHost {
 /// Adds `interface groups` to a linker.
 pub(crate) fn add_to_linker<T: Send + 'static>(
     l: &mut Linker<T>,
-    get: fn(&mut T) -> &mut GroupsHost,
+    get: fn(&mut T) -> &mut MagentoHost,
 ) -> wasmtime::Result<()> {
-    groups::add_to_linker::<T, HasSelf<GroupsHost>>(l, get)
+    groups::add_to_linker::<T, HasSelf<MagentoHost>>(l, get)
 }
