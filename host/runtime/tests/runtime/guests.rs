@@ -405,7 +405,7 @@ fn every_guest_has_a_test() {
         };
     }
     mageflow_test_artifacts::foreach_guest!(collect);
-    // The example plugins are tested in tests/plugins.rs, UPDATE_EACH in host/engine,
+    // The example plugins are tested in tests/runtime/plugins.rs, UPDATE_EACH in host/engine,
     // CREATE_EACH in host/cli/tests/serve.rs, PY_UNCAUGHT in host/engine.
     let tested = [
         "ALLOC_UNBOUNDED",
