@@ -47,7 +47,14 @@ pub enum Error {
         /// How long until the next attempt.
         after: std::time::Duration,
     },
-    /// The host could not set the run up.
-    #[error("host error: {0}")]
-    Host(String),
+    /// The host could not set itself up (the engine, the linker, the compile cache, the epoch
+    /// ticker).
+    #[error("host error: {what}")]
+    Host {
+        /// What could not be done.
+        what: String,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }

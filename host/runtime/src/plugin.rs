@@ -119,11 +119,12 @@ impl Runtime {
     pub fn with_disk_cache(dir: &Path) -> Result<Runtime> {
         let mut settings = CacheConfig::new();
         settings.with_directory(dir);
-        let cache = Cache::new(settings).map_err(|e| {
-            Error::Host(format!(
-                "cannot use {} as the compile cache: {e:#} (give an absolute, writable directory)",
+        let cache = Cache::new(settings).map_err(|e| Error::Host {
+            what: format!(
+                "cannot use {} as the compile cache (give an absolute, writable directory)",
                 dir.display()
-            ))
+            ),
+            source: e.into(),
         })?;
         Runtime::build(Some(cache))
     }
@@ -160,10 +161,14 @@ impl Runtime {
             .async_stack_keep_resident(KEEP_RESIDENT)
             .pagemap_scan(Enabled::Auto);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = Engine::new(&config)
-            .map_err(|e| Error::Host(format!("cannot create the engine: {e}")))?;
-        let linker = crate::linker::linker(&engine)
-            .map_err(|e| Error::Host(format!("cannot build the linker: {e}")))?;
+        let engine = Engine::new(&config).map_err(|e| Error::Host {
+            what: "cannot create the engine".into(),
+            source: e.into(),
+        })?;
+        let linker = crate::linker::linker(&engine).map_err(|e| Error::Host {
+            what: "cannot build the linker".into(),
+            source: e.into(),
+        })?;
         let stop = Arc::new(AtomicBool::new(false));
         let (ticking, flag) = (engine.clone(), stop.clone());
         std::thread::Builder::new()
@@ -174,7 +179,10 @@ impl Runtime {
                     ticking.increment_epoch();
                 }
             })
-            .map_err(|e| Error::Host(format!("cannot start the epoch ticker: {e}")))?;
+            .map_err(|e| Error::Host {
+                what: "cannot start the epoch ticker".into(),
+                source: e.into(),
+            })?;
         Ok(Runtime {
             engine,
             disk,

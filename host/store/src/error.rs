@@ -12,14 +12,20 @@ pub enum Error {
     )]
     Busy(String),
     /// The data directory could not be opened.
-    #[error("cannot open the data directory {0}: {1}")]
-    Open(String, String),
+    #[error("cannot open the data directory {dir}")]
+    Open {
+        /// The directory.
+        dir: String,
+        /// sled's error.
+        #[source]
+        source: sled::Error,
+    },
     /// sled failed underneath.
     #[error("storage error: {0}")]
     Sled(#[from] sled::Error),
     /// A transaction failed underneath.
-    #[error("storage transaction failed: {0}")]
-    Transaction(String),
+    #[error("storage transaction failed")]
+    Transaction(#[source] sled::Error),
     /// A record could not be read back.
     #[error("corrupt record: {0}")]
     Corrupt(String),
@@ -38,7 +44,7 @@ impl From<sled::transaction::TransactionError<Error>> for Error {
     fn from(e: sled::transaction::TransactionError<Error>) -> Error {
         match e {
             sled::transaction::TransactionError::Abort(e) => e,
-            sled::transaction::TransactionError::Storage(e) => Error::Transaction(e.to_string()),
+            sled::transaction::TransactionError::Storage(e) => Error::Transaction(e),
         }
     }
 }

@@ -78,7 +78,12 @@ impl Store {
                     }
                     std::thread::sleep(Duration::from_millis(20));
                 }
-                Err(e) => return Err(Error::Open(dir.display().to_string(), e.to_string())),
+                Err(source) => {
+                    return Err(Error::Open {
+                        dir: dir.display().to_string(),
+                        source,
+                    });
+                }
             }
         }
     }

@@ -276,3 +276,20 @@ fn plugins_and_state_are_kept() {
     assert_eq!(store.state("wf", "last").unwrap().as_deref(), Some("42"));
     assert_eq!(store.state("other", "last").unwrap(), None);
 }
+
+#[test]
+fn a_directory_that_cannot_be_opened_is_named_with_its_cause_kept() {
+    // A regular file where the data directory should be.
+    let path = dir("not-a-directory");
+    std::fs::write(&path, b"not a store").unwrap();
+    let err = Store::open(&path).unwrap_err();
+    assert!(
+        matches!(&err, mageflow_store::Error::Open { dir, .. } if dir == &path.display().to_string()),
+        "{err:?}"
+    );
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "the cause is kept: {err:?}"
+    );
+    let _ = std::fs::remove_file(&path);
+}
