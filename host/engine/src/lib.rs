@@ -17,11 +17,11 @@ mod engine;
 mod event;
 mod journal;
 mod operations;
-mod poll;
-mod schedule;
+mod triggers;
 
 pub use engine::{Engine, Loaded};
 pub use mageflow_model::{
     CronCursor, EngineError, Event, Metrics, PollCursor, Result, RetryPolicy, Workflow,
     WorkflowError, magento_time, now_secs, utc_text, workflow,
 };
+pub use triggers::TICK;

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use mageflow_model::{Deployed, Event, Metrics, Operations, Pending, Result};
+use mageflow_model::{
+    Background, Deployed, Dispatch, Event, Metrics, Operations, Pending, Result, now_secs,
+};
 use mageflow_store::{Approval, Decision, Queued, Run, Store};
 use serde_json::Value;
 
@@ -58,24 +60,12 @@ impl Operations for Engine {
         Engine::record_decision(self, approval, by, groups, decision)
     }
 
-    fn cron_tick(&self, workflow: &str, now: u64) -> Result<Vec<u64>> {
-        Engine::cron_tick(self, workflow, now)
-    }
-
-    fn poll<'a>(&'a self, workflow: &'a str, now: u64) -> Pending<'a, Vec<u64>> {
-        Box::pin(Engine::poll(self, workflow, now))
-    }
-
-    fn due_retries(&self, now: u64) -> Vec<u64> {
-        Engine::due_retries(self, now)
+    fn run_triggers(&self, dispatch: Dispatch) -> Background<'_> {
+        Box::pin(async move { Engine::run_triggers(self, &now_secs, &*dispatch).await })
     }
 
     fn retry_queue(&self) -> (usize, Option<u64>) {
         Engine::retry_queue(self)
-    }
-
-    fn expire_due(&self) -> Pending<'_, Vec<Run>> {
-        Box::pin(Engine::expire_due(self))
     }
 
     fn prepare_recovery(&self) -> Result<Vec<u64>> {

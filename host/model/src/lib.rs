@@ -25,7 +25,7 @@ pub use event::Event;
 pub use grants::{Grant, Grants};
 pub use limits::{Limits, MAX_MEMORY};
 pub use metrics::Metrics;
-pub use operations::{Deployed, Operations, Pending};
+pub use operations::{Background, Deployed, Dispatch, Operations, Pending};
 pub use retry::RetryPolicy;
 pub use time::{magento_time, now_secs, utc_text};
 pub use workflow::{Workflow, WorkflowError};

@@ -18,6 +18,12 @@ use crate::workflow::Workflow;
 /// An operation's answer in flight.
 pub type Pending<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 
+/// Work that runs until the process ends.
+pub type Background<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// Where runs go to be executed (the server's workers).
+pub type Dispatch = Arc<dyn Fn(u64) + Send + Sync>;
+
 /// A workflow the engine has loaded, as the server sees it: its definition, the hash new runs
 /// are pinned to, and its Magento connection (for the pages that read from Magento).
 #[derive(Debug)]
@@ -62,16 +68,11 @@ pub trait Operations: Send + Sync + std::fmt::Debug {
         groups: &[String],
         decision: &Decision,
     ) -> Result<Approval>;
-    /// Runs a cron workflow's due ticks at `now` queued.
-    fn cron_tick(&self, workflow: &str, now: u64) -> Result<Vec<u64>>;
-    /// Polls a `poll` workflow once at `now`; the runs queued.
-    fn poll<'a>(&'a self, workflow: &'a str, now: u64) -> Pending<'a, Vec<u64>>;
-    /// Retrying runs due at `now`, taken off the wake-up list.
-    fn due_retries(&self, now: u64) -> Vec<u64>;
+    /// Fires cron and poll triggers, wakes retrying runs when due and expires approvals,
+    /// every second until the process ends; the runs to execute go to `dispatch`.
+    fn run_triggers(&self, dispatch: Dispatch) -> Background<'_>;
     /// Runs waiting to retry, and the soonest next attempt (Unix seconds).
     fn retry_queue(&self) -> (usize, Option<u64>);
-    /// Settles approvals whose time ran out and resumes their runs.
-    fn expire_due(&self) -> Pending<'_, Vec<Run>>;
     /// Readies the unfinished runs for [`Operations::resume`].
     fn prepare_recovery(&self) -> Result<Vec<u64>>;
     /// Resumes the runs [`Operations::prepare_recovery`] named.

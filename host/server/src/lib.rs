@@ -30,10 +30,8 @@ mod hooks;
 mod http;
 mod ui;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use mageflow_model::Operations;
 use tokio::net::TcpListener;
@@ -57,40 +55,6 @@ pub enum ServeError {
 
 /// Runs at once on the workers.
 const WORKERS: usize = 16;
-/// How often approvals are checked for expiry, and retrying runs for being due.
-const EXPIRY_TICK: Duration = Duration::from_secs(1);
-
-/// Fires cron ticks and polls, every second, and hands their runs to the workers.
-async fn triggers(api: Api) {
-    use mageflow_model::workflow::Trigger;
-    let mut last_poll: BTreeMap<String, std::time::Instant> = BTreeMap::new();
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        tick.tick().await;
-        let now = mageflow_model::now_secs();
-        for w in api.engine().workflows() {
-            let name = w.def.name.as_str();
-            let queued = match &w.def.trigger {
-                Trigger::Cron { .. } => api.engine().cron_tick(name, now),
-                Trigger::Poll { interval, .. } => {
-                    let due = last_poll.get(name).is_none_or(|t| t.elapsed() >= *interval);
-                    if !due {
-                        continue;
-                    }
-                    last_poll.insert(name.to_owned(), std::time::Instant::now());
-                    api.engine().poll(name, now).await
-                }
-                Trigger::Manual | Trigger::Webhook { .. } => continue,
-            };
-            match queued {
-                Ok(runs) => runs.into_iter().for_each(|r| api.dispatch(r)),
-                Err(e) => {
-                    tracing::warn!(workflow = name, error = %e.with_causes(), "trigger failed")
-                }
-            }
-        }
-    }
-}
 
 /// Serves the API on `listener` until the process ends: first resumes every unfinished run.
 /// Webhook secrets are read from the environment (`var`).
@@ -132,20 +96,13 @@ pub fn app(
         }
         recovering.set_ready();
     });
-    let waking = api.clone();
+    // Cron and poll triggers, due retries and approval expiry, in the engine; their runs go
+    // to the workers.
+    let (engine, workers) = (api.engine().clone(), api.clone());
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(EXPIRY_TICK);
-        loop {
-            tick.tick().await;
-            // Retrying runs whose backoff has passed go back to the workers.
-            for run in waking.engine().due_retries(mageflow_model::now_secs()) {
-                waking.dispatch(run);
-            }
-            if let Err(e) = waking.engine().expire_due().await {
-                tracing::error!(error = %e, "expiring approvals failed");
-            }
-        }
+        engine
+            .run_triggers(Arc::new(move |run| workers.dispatch(run)))
+            .await;
     });
-    tokio::spawn(triggers(api.clone()));
     Ok(http::router(api))
 }

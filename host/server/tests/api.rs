@@ -12,7 +12,8 @@ use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{Method, Request, StatusCode};
 use mageflow_magento::{Auth, Connection, MagentoClient};
 use mageflow_model::{
-    Deployed, EngineError, Event, Metrics, Operations, Pending, Result, Workflow, now_secs,
+    Background, Deployed, Dispatch, EngineError, Event, Metrics, Operations, Pending, Result,
+    Workflow, now_secs,
 };
 use mageflow_server::{AccessConfig, EnvTokens, SessionTimeouts};
 use mageflow_store::{
@@ -171,24 +172,13 @@ impl Operations for Memory {
             .decide(approval, by, groups, decision, now_secs())?)
     }
 
-    fn cron_tick(&self, _: &str, _: u64) -> Result<Vec<u64>> {
-        Ok(Vec::new())
-    }
-
-    fn poll<'a>(&'a self, _: &'a str, _: u64) -> Pending<'a, Vec<u64>> {
-        Box::pin(async { Ok(Vec::new()) })
-    }
-
-    fn due_retries(&self, _: u64) -> Vec<u64> {
-        Vec::new()
+    fn run_triggers(&self, _: Dispatch) -> Background<'_> {
+        // Nothing fires in memory: the workflows here start by hand or by webhook.
+        Box::pin(std::future::pending())
     }
 
     fn retry_queue(&self) -> (usize, Option<u64>) {
         (0, None)
-    }
-
-    fn expire_due(&self) -> Pending<'_, Vec<Run>> {
-        Box::pin(async { Ok(Vec::new()) })
     }
 
     fn prepare_recovery(&self) -> Result<Vec<u64>> {

@@ -3,4 +3,5 @@
 
 mod cron;
 mod durable;
+mod triggers;
 mod workflows;
