@@ -13,6 +13,21 @@ use crate::approvals::StoreApprover;
 use crate::engine::Loaded;
 use crate::journal::{JournalClock, JournalState, Journaled};
 
+/// What the adapters of one attempt share: where it journals, which run of which workflow,
+/// whether it only plans, and who approved it (the approver sets it, the audit of the writes
+/// that follow reads it).
+#[derive(Debug)]
+pub(crate) struct RunScope {
+    /// The store the attempt journals into (the run's own, or a scratch one for a plan).
+    pub(crate) store: Store,
+    pub(crate) run: u64,
+    pub(crate) workflow: String,
+    pub(crate) requester: String,
+    /// Writes are planned, approvals granted, state never written.
+    pub(crate) dry_run: bool,
+    pub(crate) approved_by: Mutex<Option<String>>,
+}
+
 /// Where an attempt journals.
 pub(crate) enum Journal {
     /// The run's own journal, replaying what it already holds.
@@ -44,43 +59,40 @@ pub(crate) fn adapters(
     run: &Run,
     journal: Journal,
 ) -> Adapters {
-    let approved_by = Arc::new(Mutex::new(None));
-    let (into, dry_run, calls, clock, state_reads): (_, _, _, Arc<dyn Clock>, _) = match journal {
+    let (into, dry_run, calls, clock, state_reads) = match journal {
         Journal::Run {
             calls,
             clock,
             state,
-        } => (
-            store.clone(),
-            run.dry_run,
-            calls,
-            Arc::new(JournalClock {
-                store: store.clone(),
-                run: run.id,
-                recorded: clock,
-                next: AtomicU64::new(0),
-            }),
-            state,
-        ),
-        Journal::Scratch(scratch) => (scratch, true, Vec::new(), Arc::new(SystemClock), Vec::new()),
+        } => (store.clone(), run.dry_run, calls, Some(clock), state),
+        Journal::Scratch(scratch) => (scratch, true, Vec::new(), None, Vec::new()),
     };
-    let gateway = Arc::new(Journaled::new(
-        into.clone(),
-        run,
-        loaded,
-        dry_run,
-        calls,
-        approved_by.clone(),
-        metrics.clone(),
-    ));
-    let approver = Arc::new(StoreApprover {
+    let scope = Arc::new(RunScope {
         store: into,
         run: run.id,
         workflow: run.workflow.clone(),
         requester: run.requester.clone(),
-        policy: loaded.def.approvals.clone(),
         dry_run,
-        approved_by,
+        approved_by: Mutex::new(None),
+    });
+    let clock: Arc<dyn Clock> = match clock {
+        Some(recorded) => Arc::new(JournalClock {
+            scope: scope.clone(),
+            recorded,
+            next: AtomicU64::new(0),
+        }),
+        None => Arc::new(SystemClock),
+    };
+    let gateway = Arc::new(Journaled::new(
+        scope.clone(),
+        run,
+        loaded,
+        calls,
+        metrics.clone(),
+    ));
+    let approver = Arc::new(StoreApprover {
+        scope: scope.clone(),
+        policy: loaded.def.approvals.clone(),
         waiting: Mutex::new(None),
     });
     let opts = RunOptions {
@@ -93,7 +105,7 @@ pub(crate) fn adapters(
             clock,
             // The workflow's state is read from the run's own store even when planning: the
             // plan must follow the path the run will take.
-            state: Arc::new(JournalState::new(store.clone(), run, state_reads, dry_run)),
+            state: Arc::new(JournalState::new(scope, store.clone(), state_reads)),
             seed: Some(run.seed),
         },
     };

@@ -4,33 +4,30 @@
 use std::sync::{Arc, Mutex};
 
 use mageflow_runtime::{ApprovalAsk, Approver, Verdict};
-use mageflow_store::{Approval, ApprovalStatus, Store};
+use mageflow_store::{Approval, ApprovalStatus};
 
 use mageflow_model::now_secs;
+
+use crate::adapters::RunScope;
 use mageflow_model::workflow::ApprovalPolicy;
 
 /// Answers a run's approval requests from the store.
 #[derive(Debug)]
 pub(crate) struct StoreApprover {
-    pub(crate) store: Store,
-    pub(crate) run: u64,
-    pub(crate) workflow: String,
-    pub(crate) requester: String,
+    /// The run; a dry run's requests are answered "approved" so the plan covers what would
+    /// follow, and who approved goes into the scope for the audit of the writes that follow.
+    pub(crate) scope: Arc<RunScope>,
     pub(crate) policy: ApprovalPolicy,
-    /// A dry run's requests are answered "approved" so the plan covers what would follow.
-    pub(crate) dry_run: bool,
-    /// Who approved, for the audit of the writes that follow.
-    pub(crate) approved_by: Arc<Mutex<Option<String>>>,
     /// The approval the run waits for, when it suspends.
     pub(crate) waiting: Mutex<Option<u64>>,
 }
 
 impl Approver for StoreApprover {
     fn decide(&self, index: u32, ask: &ApprovalAsk) -> Verdict {
-        if self.dry_run {
+        if self.scope.dry_run {
             return Verdict::Approved("dry-run".into());
         }
-        let found = match self.store.approval_for(self.run, index) {
+        let found = match self.scope.store.approval_for(self.scope.run, index) {
             Ok(Some(a)) => a,
             Ok(None) => {
                 let now = now_secs();
@@ -42,12 +39,12 @@ impl Approver for StoreApprover {
                 } else {
                     ask.approvers.clone()
                 };
-                let opened = self.store.open_approval(Approval {
+                let opened = self.scope.store.open_approval(Approval {
                     id: 0,
-                    run: self.run,
+                    run: self.scope.run,
                     index,
-                    workflow: self.workflow.clone(),
-                    requester: self.requester.clone(),
+                    workflow: self.scope.workflow.clone(),
+                    requester: self.scope.requester.clone(),
                     title: ask.title.clone(),
                     summary: ask.summary.clone(),
                     details_json: ask.details_json.clone(),
@@ -69,7 +66,7 @@ impl Approver for StoreApprover {
             Err(e) => return Verdict::Deny(format!("the approval could not be read: {e}")),
         };
         let found = if found.status == ApprovalStatus::Pending {
-            match self.store.expire(found.id, now_secs()) {
+            match self.scope.store.expire(found.id, now_secs()) {
                 Ok(Some(lapsed)) => lapsed,
                 _ => found,
             }
@@ -83,7 +80,11 @@ impl Approver for StoreApprover {
             }
             ApprovalStatus::Approved => {
                 let by = found.approved_by();
-                *self.approved_by.lock().unwrap_or_else(|e| e.into_inner()) = Some(by.clone());
+                *self
+                    .scope
+                    .approved_by
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = Some(by.clone());
                 Verdict::Approved(by)
             }
             ApprovalStatus::Rejected => match found.decisions.iter().find(|d| !d.approve) {

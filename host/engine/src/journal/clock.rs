@@ -4,13 +4,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mageflow_runtime::Clock;
-use mageflow_store::Store;
+use std::sync::Arc;
+
+use crate::adapters::RunScope;
 
 /// The run's clock: readings come back from the journal on replay, live ones are recorded.
 #[derive(Debug)]
 pub(crate) struct JournalClock {
-    pub(crate) store: Store,
-    pub(crate) run: u64,
+    pub(crate) scope: Arc<RunScope>,
     pub(crate) recorded: Vec<u128>,
     pub(crate) next: AtomicU64,
 }
@@ -24,8 +25,8 @@ impl Clock for JournalClock {
                 let live = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_nanos());
-                if let Err(e) = self.store.record_clock(self.run, seq, live) {
-                    tracing::error!(run = self.run, error = %e, "a clock reading could not be journaled");
+                if let Err(e) = self.scope.store.record_clock(self.scope.run, seq, live) {
+                    tracing::error!(run = self.scope.run, error = %e, "a clock reading could not be journaled");
                 }
                 live
             }

@@ -18,11 +18,13 @@ use std::time::Instant;
 
 use mageflow_magento::MagentoClient;
 use mageflow_runtime::{Call, Failure, Gateway, Pending, Reply};
-use mageflow_store::{Entry, EntryState, Retrying, Store};
+use mageflow_store::{Entry, EntryState, Retrying};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use mageflow_model::{Metrics, RetryPolicy, now_secs};
+
+use crate::adapters::RunScope;
 
 mod clock;
 mod plan;
@@ -35,21 +37,16 @@ pub(crate) use state::JournalState;
 /// A run's journaled gateway.
 #[derive(Debug)]
 pub(crate) struct Journaled {
-    pub(crate) store: Store,
-    pub(crate) run: u64,
-    pub(crate) workflow: String,
+    pub(crate) scope: Arc<RunScope>,
     /// When the run was created: no write of it was sent earlier (a bulk in doubt is looked
     /// for in Magento's operation log from here).
     since: u64,
     pub(crate) client: Arc<MagentoClient>,
-    pub(crate) dry_run: bool,
     /// What the journal held when the run (re)started.
     pub(crate) recorded: Vec<Entry>,
     pub(crate) next: AtomicU64,
     /// Set at the first divergence; every later call is refused and the run fails with it.
     pub(crate) diverged: Mutex<Option<String>>,
-    /// Who approved the run's writes, for the audit (set by the approver hook).
-    pub(crate) approved_by: Arc<Mutex<Option<String>>>,
     /// A dry run's planned writes.
     pub(crate) plan: Mutex<Vec<Value>>,
     /// Answered calls not yet written: reads need no durability before the run goes on (a
@@ -98,28 +95,21 @@ impl Gateway for Journaled {
 }
 
 impl Journaled {
-    /// A journal for `run`, starting from what was `recorded`; `approved_by` is shared with
-    /// the run's approver.
+    /// A journal for `run` in `scope`, starting from what was `recorded`.
     pub(crate) fn new(
-        store: Store,
+        scope: Arc<RunScope>,
         run: &mageflow_store::Run,
         loaded: &crate::Loaded,
-        dry_run: bool,
         recorded: Vec<Entry>,
-        approved_by: Arc<Mutex<Option<String>>>,
         metrics: Arc<Metrics>,
     ) -> Journaled {
         Journaled {
-            store,
-            run: run.id,
-            workflow: run.workflow.clone(),
+            scope,
             since: run.created_at,
             client: loaded.client().clone(),
-            dry_run,
             recorded,
             next: AtomicU64::new(0),
             diverged: Mutex::new(None),
-            approved_by,
             plan: Mutex::new(Vec::new()),
             pending: Mutex::new(Vec::new()),
             metrics,
@@ -166,13 +156,14 @@ impl Journaled {
             self.done(seq, name, &digest, &result)?;
             return result;
         }
-        let result = if call.writes() && self.dry_run {
+        let result = if call.writes() && self.scope.dry_run {
             self.plan(call).await
         } else if call.writes() {
             self.write_pending()?;
-            self.store
+            self.scope
+                .store
                 .record(
-                    self.run,
+                    self.scope.run,
                     &Entry {
                         seq,
                         call: name.into(),
@@ -181,7 +172,7 @@ impl Journaled {
                     },
                 )
                 .map_err(stored)?;
-            self.store.flush().map_err(stored)?;
+            self.scope.store.flush().map_err(stored)?;
             self.write(call, false).await
         } else {
             Gateway::call(&*self.client, call).await
@@ -204,7 +195,7 @@ impl Journaled {
         let Err(failure) = &result else {
             return Ok(result);
         };
-        if self.dry_run || !failure.is_transient() {
+        if self.scope.dry_run || !failure.is_transient() {
             return Ok(result);
         }
         let jitter = f64::from(mageflow_runtime::fresh_seed()[0]) / 256.0;
@@ -217,10 +208,10 @@ impl Journaled {
             now_secs(),
             jitter,
         ) else {
-            tracing::warn!(run = self.run, call = name, error = %reason, "the retry policy gave up: the plugin gets the failure");
+            tracing::warn!(run = self.scope.run, call = name, error = %reason, "the retry policy gave up: the plugin gets the failure");
             return Ok(result);
         };
-        tracing::info!(run = self.run, call = name, attempt = state.attempts, wait_s = after.as_secs(), error = %reason, "postponing the run");
+        tracing::info!(run = self.scope.run, call = name, attempt = state.attempts, wait_s = after.as_secs(), error = %reason, "postponing the run");
         *self.postponed.lock().unwrap_or_else(|e| e.into_inner()) = Some(state);
         Err(Failure::Postponed { reason, after })
     }
@@ -263,7 +254,10 @@ impl Journaled {
         if batch.is_empty() {
             return Ok(());
         }
-        self.store.record_all(self.run, &batch).map_err(stored)
+        self.scope
+            .store
+            .record_all(self.scope.run, &batch)
+            .map_err(stored)
     }
 
     /// The first divergence, if any.

@@ -17,9 +17,10 @@ impl Journaled {
         note: Option<&str>,
     ) {
         let entry = AuditEntry {
-            run: self.run,
-            workflow: self.workflow.clone(),
+            run: self.scope.run,
+            workflow: self.scope.workflow.clone(),
             approver: self
+                .scope
                 .approved_by
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -30,18 +31,18 @@ impl Journaled {
             note: note.map(str::to_owned),
             at: now_secs(),
         };
-        if let Err(e) = self.store.audit(&entry) {
-            tracing::error!(run = self.run, error = %e, "an audit entry could not be written");
+        if let Err(e) = self.scope.store.audit(&entry) {
+            tracing::error!(run = self.scope.run, error = %e, "an audit entry could not be written");
         }
     }
 
     /// A write whose answer was lost: look first, write only what did not land.
     pub(super) async fn reconcile(&self, call: Call) -> Result<Reply, Failure> {
-        if self.dry_run {
+        if self.scope.dry_run {
             return self.plan(call).await;
         }
         tracing::info!(
-            run = self.run,
+            run = self.scope.run,
             call = call.name(),
             "reconciling a write in doubt"
         );
