@@ -3,13 +3,12 @@
 
 use std::sync::{Arc, Mutex};
 
+use mageflow_model::now_secs;
+use mageflow_model::workflow::ApprovalPolicy;
 use mageflow_runtime::{ApprovalAsk, Approver, Verdict};
 use mageflow_store::{Approval, ApprovalStatus};
 
-use mageflow_model::now_secs;
-
 use crate::adapters::RunScope;
-use mageflow_model::workflow::ApprovalPolicy;
 
 /// Answers a run's approval requests from the store.
 #[derive(Debug)]

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use mageflow_magento::MagentoClient;
+use mageflow_model::{Deployed, EngineError, Event, Metrics, Result, Workflow, now_secs};
 use mageflow_runtime::{Plugin, Runtime, fresh_seed};
 use mageflow_store::{
     Approval, ApprovalStatus, Decision, NewRun, Queued, Run, Started, Status, Store,
@@ -15,8 +16,6 @@ use sha2::{Digest, Sha256};
 use tracing::Instrument as _;
 
 use crate::adapters::{Adapters, Journal, adapters};
-use mageflow_model::{Deployed, EngineError, Event, Metrics, Result, Workflow, now_secs};
-
 use crate::event::plugin_trigger;
 use crate::journal::hex;
 

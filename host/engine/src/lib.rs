@@ -24,4 +24,3 @@ pub use mageflow_model::{
     CronCursor, EngineError, Event, Metrics, PollCursor, Result, RetryPolicy, Workflow,
     WorkflowError, magento_time, now_secs, utc_text, workflow,
 };
-pub use triggers::TICK;

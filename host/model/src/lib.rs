@@ -1,7 +1,7 @@
 //! What mageflow's parts agree on, without wasmtime: workflow definitions and their errors,
 //! the grants and the one table of Magento calls, trigger events and cursors, retry policies,
-//! time, the metrics, and [`Operations`], the engine as the HTTP server sees it. The runtime, the engine
-//! and the server all build on this crate; only the first two link wasmtime.
+//! time, the metrics, and [`Operations`], the engine as the HTTP server sees it. The runtime,
+//! the engine and the server all build on this crate; only the first two link wasmtime.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -2,13 +2,14 @@
 //! per run with wall-time (epoch) and memory limits, WASI with no files, no network and no
 //! environment, and stdout/stderr captured into the run's log.
 
-use mageflow_model::{Limits, MAX_MEMORY};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use mageflow_model::grants::{Grant, Grants, ImportCheck, check_import};
+use mageflow_model::{Limits, MAX_MEMORY};
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, ResourceTable, types::ComponentItem};
 use wasmtime::{
@@ -29,7 +30,6 @@ use crate::host::runtime::{LogLine, RuntimeHost};
 use crate::host::types::Postponed;
 use crate::policy::Gate;
 use crate::state::{HostState, MemoryLimit, MemoryLimiter};
-use mageflow_model::grants::{Grant, Grants, ImportCheck, check_import};
 
 /// How often the epoch ticks; wall-time limits are counted in these ticks.
 const TICK: Duration = Duration::from_millis(10);

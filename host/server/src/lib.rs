@@ -79,9 +79,12 @@ pub fn app(
     var: impl Fn(&str) -> Option<String>,
 ) -> Result<axum::Router, ServeError> {
     let verifiers = hooks::verifiers(&*engine, var).map_err(ServeError::Setup)?;
-    let unfinished = engine
-        .prepare_recovery()
-        .map_err(|e| ServeError::Setup(format!("reading unfinished runs failed: {e}")))?;
+    let unfinished = engine.prepare_recovery().map_err(|e| {
+        ServeError::Setup(format!(
+            "reading unfinished runs failed: {}",
+            e.with_causes()
+        ))
+    })?;
     let commit = hooks::GroupCommit::start(engine.clone());
     let api =
         Api::new(engine, access, Arc::new(Semaphore::new(WORKERS))).with_hooks(verifiers, commit);
@@ -92,7 +95,9 @@ pub fn app(
                 tracing::info!(runs = runs.len(), "resumed unfinished runs")
             }
             Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "resuming unfinished runs failed"),
+            Err(e) => {
+                tracing::error!(error = %e.with_causes(), "resuming unfinished runs failed")
+            }
         }
         recovering.set_ready();
     });

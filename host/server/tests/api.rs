@@ -121,7 +121,10 @@ impl Operations for Memory {
             .iter()
             .find(|w| w.def.name == name)
             .cloned()
-            .ok_or_else(|| EngineError::UnknownWorkflow(name.into(), "greet, mover".into()))
+            .ok_or_else(|| {
+                let known: Vec<&str> = self.workflows.iter().map(|w| &*w.def.name).collect();
+                EngineError::UnknownWorkflow(name.into(), known.join(", "))
+            })
     }
 
     fn queue(

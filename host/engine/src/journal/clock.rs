@@ -1,10 +1,10 @@
 //! The run's clock, journaled.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mageflow_runtime::Clock;
-use std::sync::Arc;
 
 use crate::adapters::RunScope;
 

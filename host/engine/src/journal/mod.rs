@@ -17,12 +17,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use mageflow_magento::MagentoClient;
+use mageflow_model::{Metrics, RetryPolicy, now_secs};
 use mageflow_runtime::{Call, Failure, Gateway, Pending, Reply};
 use mageflow_store::{Entry, EntryState, Retrying};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-
-use mageflow_model::{Metrics, RetryPolicy, now_secs};
 
 use crate::adapters::RunScope;
 

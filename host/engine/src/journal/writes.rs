@@ -2,11 +2,11 @@
 //! only where it did not land), never sent again blindly; every write leaves audit entries.
 
 use mageflow_magento::Change;
+use mageflow_model::now_secs;
 use mageflow_runtime::{Call, Failure, Gateway, Reply};
 use mageflow_store::{AuditEntry, FieldChange};
 
 use super::Journaled;
-use mageflow_model::now_secs;
 
 impl Journaled {
     pub(super) fn audit(

@@ -7,10 +7,10 @@ use std::str::FromStr;
 
 use chrono::{DateTime, FixedOffset, TimeZone as _};
 use mageflow_model::CronCursor;
-
-use crate::engine::Engine;
 use mageflow_model::workflow::{Missed, Overlap, Trigger};
 use mageflow_model::{EngineError, Event, Result};
+
+use crate::engine::Engine;
 
 /// A tick later than this is "missed" rather than due now.
 const GRACE_SECS: u64 = 60;

@@ -19,7 +19,7 @@ use crate::engine::Engine;
 
 /// How often cron and poll triggers are looked at, retrying runs for being due, and approvals
 /// for expiry.
-pub const TICK: Duration = Duration::from_secs(1);
+const TICK: Duration = Duration::from_secs(1);
 
 impl Engine {
     /// Fires what is due at `now` (Unix seconds): every cron workflow's ticks, and each poll
@@ -54,7 +54,7 @@ impl Engine {
         queued
     }
 
-    /// Runs the trigger loop and the wake-up loop until the process ends, every [`TICK`]:
+    /// Runs the trigger loop and the wake-up loop until the process ends, every second:
     /// runs that triggers queue and retrying runs that are due go to `dispatch` (the
     /// workers); approvals whose time ran out are settled and their runs resumed. `clock`
     /// answers Unix seconds.

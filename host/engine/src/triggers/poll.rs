@@ -6,10 +6,10 @@
 
 use mageflow_magento::{Condition, Direction, Filter, SearchCriteria};
 use mageflow_model::PollCursor;
-
-use crate::engine::Engine;
 use mageflow_model::workflow::Trigger;
 use mageflow_model::{EngineError, Event, Result, magento_time};
+
+use crate::engine::Engine;
 
 /// Customers handed to one run.
 const PER_RUN: usize = 100;

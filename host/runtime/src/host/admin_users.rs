@@ -1,6 +1,7 @@
 //! `interface admin-users`: backend admin users and roles.
 
 use mageflow_magento::NewAdminUser;
+use mageflow_model::CallKind;
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::gateway::{Call, Reply};
@@ -10,7 +11,6 @@ use crate::generated::mageflow::workflow::types::{
 };
 use crate::host::magento::{Answer, MagentoHost};
 use crate::host::types::{self as convert, answer};
-use mageflow_model::CallKind;
 
 fn one(reply: Reply) -> Result<AdminUser, Reply> {
     match reply {

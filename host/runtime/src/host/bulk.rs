@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use mageflow_magento::OpStatus;
+use mageflow_model::CallKind;
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::gateway::{Call, Reply};
@@ -12,7 +13,6 @@ use crate::generated::mageflow::workflow::types::{
 };
 use crate::host::magento::{Answer, MagentoHost};
 use crate::host::types::{self as convert, answer};
-use mageflow_model::CallKind;
 
 fn status(s: mageflow_magento::BulkStatus) -> BulkStatus {
     BulkStatus {

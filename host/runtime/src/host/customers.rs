@@ -1,6 +1,7 @@
 //! `interface customers`: storefront customers, with the workflow's grants checked on every
 //! call before it reaches the gateway.
 
+use mageflow_model::CallKind;
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::gateway::{Call, Reply};
@@ -10,7 +11,6 @@ use crate::generated::mageflow::workflow::types::{
 };
 use crate::host::magento::{Answer, MagentoHost};
 use crate::host::types::{self as convert, answer};
-use mageflow_model::CallKind;
 
 fn one(reply: Reply) -> Result<Customer, Reply> {
     match reply {

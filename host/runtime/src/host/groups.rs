@@ -1,5 +1,6 @@
 //! `interface groups`: customer groups.
 
+use mageflow_model::CallKind;
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::gateway::{Call, Reply};
@@ -7,7 +8,6 @@ use crate::generated::mageflow::workflow::groups;
 use crate::generated::mageflow::workflow::types::{Group, MagentoError};
 use crate::host::magento::MagentoHost;
 use crate::host::types::answer;
-use mageflow_model::CallKind;
 
 impl groups::Host for MagentoHost {
     #[tracing::instrument(name = "groups.list", skip_all)]

@@ -2,12 +2,11 @@
 //! the one place client errors become the WIT `magento-error` a plugin can act on.
 
 use mageflow_magento as mg;
+use mageflow_model::CallKind;
 use serde_json::{Map, Value, json};
 
-use crate::gateway::{Call, Failure, Gateway, Reply};
+use crate::gateway::{Failure, Reply};
 use crate::generated::mageflow::workflow::types as wit;
-use mageflow_model::CallKind;
-use mageflow_model::grants::Grants;
 
 /// Gateway failure -> WIT error. Every case is something a plugin can act on; none traps.
 #[expect(
@@ -60,24 +59,6 @@ impl From<wit::MagentoError> for Stop {
 pub(crate) struct Postponed {
     pub(crate) reason: String,
     pub(crate) after: std::time::Duration,
-}
-
-/// One host call's way to Magento: the grant check for `kind` (refused as `denied`), then the
-/// call built from the plugin's values (conversions may refuse them), then the gateway.
-pub(crate) async fn ask(
-    gateway: &dyn Gateway,
-    grants: &Grants,
-    kind: CallKind,
-    call: impl FnOnce() -> Result<Call, wit::MagentoError>,
-) -> Result<Reply, Stop> {
-    grants.allow(kind).map_err(denied)?;
-    match gateway.call(call()?).await {
-        Ok(reply) => Ok(reply),
-        Err(Failure::Postponed { reason, after }) => {
-            Err(Stop::Postponed(Postponed { reason, after }))
-        }
-        Err(e) => Err(Stop::Error(convert_error(e))),
-    }
 }
 
 /// A gateway answered a call with the wrong shape of reply: a host fault, so the run stops.
