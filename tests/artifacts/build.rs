@@ -97,7 +97,8 @@ fn main() {
     std::fs::write(out.join("guests.rs"), code).expect("OUT_DIR is writable");
 }
 
-/// `(package name, dir)` of every crate under `tests/guests/` and `plugins/` except the SDK.
+/// `(package name, dir)` of every component crate (a `cdylib`) under `tests/guests/` and
+/// `plugins/`.
 fn guest_crates(root: &Path) -> Vec<(String, PathBuf)> {
     let mut out = Vec::new();
     for parent in ["tests/guests", "plugins"] {
@@ -120,7 +121,8 @@ fn guest_crates(root: &Path) -> Vec<(String, PathBuf)> {
                         .map(|v| v.trim_matches('"').to_owned())
                 })
                 .expect("a package has a name");
-            if name != "mageflow-sdk" {
+            // Libraries the plugins share (the SDK, scim-bridge) build into no component.
+            if manifest.contains("cdylib") {
                 out.push((name, dir));
             }
         }

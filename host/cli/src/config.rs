@@ -49,6 +49,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use mageflow_server::scim::config::{GroupMap, Risk, RootConfig, ScimConfig, Target};
 use serde::Deserialize;
 
 use crate::Usage;
@@ -121,6 +122,95 @@ struct SsoFile {
     roles: BTreeMap<String, Vec<String>>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ScimGroupFile {
+    group: String,
+    #[serde(alias = "role", alias = "customer-group")]
+    to: u32,
+    #[serde(default)]
+    privileged: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ScimRootFile {
+    #[serde(default = "yes")]
+    enabled: bool,
+    workflow: Option<String>,
+    approve: Option<Vec<String>>,
+    #[serde(default)]
+    groups: Vec<ScimGroupFile>,
+    #[serde(alias = "default-role")]
+    default_group: Option<u32>,
+    inactive_group: Option<u32>,
+    website_id: Option<u32>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ScimFile {
+    admin: Option<ScimRootFile>,
+    customers: Option<ScimRootFile>,
+}
+
+impl ScimFile {
+    fn read(self, shown: &str) -> Result<ScimConfig, Usage> {
+        let mut roots = Vec::new();
+        for (target, file) in [
+            (Target::Admin, self.admin),
+            (Target::Customers, self.customers),
+        ] {
+            let Some(f) = file.filter(|f| f.enabled) else {
+                continue;
+            };
+            let name = target.name();
+            let workflow = f.workflow.unwrap_or_else(|| format!("scim-{name}"));
+            let mut root = RootConfig::new(target, &workflow);
+            if let Some(list) = f.approve {
+                root.approve = list
+                    .iter()
+                    .map(|r| Risk::parse(r).map_err(|e| Usage(format!("{shown}: scim.{name}.{e}"))))
+                    .collect::<Result<_, _>>()?;
+            }
+            root.groups = f
+                .groups
+                .into_iter()
+                .map(|g| GroupMap {
+                    group: g.group,
+                    target: g.to,
+                    privileged: g.privileged,
+                })
+                .collect();
+            match (target, f.default_group) {
+                (_, Some(g)) => root.default_target = g,
+                (Target::Admin, None) => {
+                    return Err(Usage(format!(
+                        "{shown}: scim.admin needs default-role, the admin role id of a user in no mapped group (a role with few permissions)"
+                    )));
+                }
+                (Target::Customers, None) => {}
+            }
+            if target == Target::Customers {
+                root.inactive_group = f.inactive_group.ok_or_else(|| {
+                    Usage(format!(
+                        "{shown}: scim.customers needs inactive-group, the customer group id a deactivated customer is moved to (core Magento has no active flag for customers)"
+                    ))
+                })?;
+            }
+            if let Some(w) = f.website_id {
+                root.website_id = w;
+            }
+            roots.push(root);
+        }
+        Ok(ScimConfig { roots })
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct File {
@@ -138,6 +228,8 @@ struct File {
     #[serde(default)]
     access: AccessFile,
     sso: Option<SsoFile>,
+    #[serde(default)]
+    scim: ScimFile,
 }
 
 /// The loaded configuration: every value under the `MAGEFLOW_*` name it stands in for.
@@ -150,6 +242,8 @@ pub(crate) struct Config {
     pub(crate) limits: mageflow_runtime::Limits,
     /// Single sign-on, when `[sso]` is set.
     pub(crate) sso: Option<mageflow_server::SsoConfig>,
+    /// The SCIM roots (`[scim.admin]`, `[scim.customers]`).
+    pub(crate) scim: ScimConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -299,11 +393,13 @@ impl Config {
             .sso
             .map(|f| f.read(&format!("{shown}: sso"), base, &env))
             .transpose()?;
+        let scim = file.scim.read(&shown.to_string())?;
         Ok(Config {
             path: Some(path.to_path_buf()),
             values,
             limits,
             sso,
+            scim,
         })
     }
 }

@@ -126,6 +126,7 @@ pub(crate) fn access(metrics_open: bool) -> anyhow::Result<AccessConfig> {
         metrics_open,
         secure_cookies,
         sso: config::get().sso.clone(),
+        scim: config::get().scim.clone(),
     })
 }
 

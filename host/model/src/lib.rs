@@ -27,5 +27,5 @@ pub use limits::{Limits, MAX_MEMORY};
 pub use metrics::Metrics;
 pub use operations::{Background, Deployed, Dispatch, Operations, Pending};
 pub use retry::RetryPolicy;
-pub use time::{magento_time, now_secs, utc_text};
+pub use time::{magento_time, now_secs, rfc3339, utc_text};
 pub use workflow::{Workflow, WorkflowError};

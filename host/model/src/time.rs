@@ -21,6 +21,12 @@ pub fn utc_text(secs: u64) -> String {
     )
 }
 
+/// RFC 3339 for Unix seconds (`2026-11-27T10:30:00Z`), as SCIM's `meta` carries it.
+pub fn rfc3339(secs: u64) -> String {
+    let t = at(secs).unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 /// Magento's timestamp format for Unix seconds (`2026-11-27 10:30:00`, UTC).
 pub fn magento_time(unix: u64) -> String {
     let t = at(unix).unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);

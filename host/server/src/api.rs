@@ -79,12 +79,17 @@ pub struct Api {
     pub(crate) commit: Option<Arc<GroupCommit>>,
     ready: Arc<std::sync::atomic::AtomicBool>,
     pub(crate) group_names: Arc<crate::ui::GroupNames>,
+    pub(crate) scim: Arc<crate::scim::Bridge>,
 }
 
 impl Api {
     /// The API of an engine, with how it authenticates and a bound on concurrent runs.
     pub fn new(engine: Arc<dyn Operations>, access: AccessConfig, workers: Arc<Semaphore>) -> Api {
         Api {
+            scim: Arc::new(crate::scim::Bridge::new(
+                engine.clone(),
+                access.scim.clone(),
+            )),
             access: Arc::new(Access::new(engine.store().clone(), access)),
             engine,
             workers,

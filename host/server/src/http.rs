@@ -60,6 +60,8 @@ pub enum Guard {
     Token,
     /// A session of the pages; their forms also carry its CSRF token.
     Session,
+    /// A bearer token with the `scim` role for the SCIM root's workflow.
+    Scim,
 }
 
 /// One route of the server.
@@ -152,6 +154,7 @@ fn table() -> Vec<Entry> {
         ),
     ];
     t.extend(crate::ui::table());
+    t.extend(crate::scim::table());
     t
 }
 
@@ -170,6 +173,7 @@ pub(crate) fn router(api: Api) -> Router {
             Guard::Session => {
                 handler.route_layer(from_fn_with_state(api.clone(), crate::ui::session_guard))
             }
+            Guard::Scim => handler.route_layer(from_fn_with_state(api.clone(), crate::scim::guard)),
         };
         router = router.route(info.path, handler);
     }

@@ -28,6 +28,7 @@ mod api;
 pub mod auth;
 mod hooks;
 mod http;
+pub mod scim;
 mod ui;
 
 use std::net::SocketAddr;

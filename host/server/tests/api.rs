@@ -216,6 +216,7 @@ fn setup() -> Setup {
         metrics_open: false,
         secure_cookies: false,
         sso: None,
+        scim: Default::default(),
     };
     let app = mageflow_server::app(engine.clone(), access, |k| {
         (k == "HOOK_SECRET").then(|| "a-shared-secret-of-some-length".to_owned())

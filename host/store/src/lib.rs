@@ -1,7 +1,7 @@
 //! mageflow's durable state, in sled: runs with their trigger and pinned plugin, each run's
 //! journal of host calls and clock readings, approvals with every decision, trigger cursors and
 //! dedupe keys, the audit of Magento writes, per-workflow plugin state, and who may act (API
-//! token hashes and the access audit).
+//! token hashes and the access audit), and the SCIM bridge's resources.
 //!
 //! The store is a narrow interface over a few trees, so another backend (PostgreSQL with
 //! `FOR UPDATE SKIP LOCKED` leases) can take its place without touching the engine. Records
@@ -16,6 +16,7 @@ mod approvals;
 mod error;
 mod journal;
 mod runs;
+mod scim;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -55,6 +56,7 @@ pub struct Store {
     state_reads: sled::Tree,
     tokens: sled::Tree,
     events: sled::Tree,
+    scim: sled::Tree,
     /// Held while runs are queued: sled allows one process per directory, so this lock is
     /// enough to check and take a dedupe key without a storage transaction.
     queueing: Arc<Mutex<()>>,
@@ -108,6 +110,7 @@ impl Store {
             state_reads: db.open_tree("state-reads")?,
             tokens: db.open_tree("tokens")?,
             events: db.open_tree("events")?,
+            scim: db.open_tree("scim")?,
             queueing: Arc::default(),
             db,
         })

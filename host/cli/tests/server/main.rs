@@ -5,5 +5,6 @@
 
 mod harness;
 mod hooks;
+mod scim;
 mod security;
 mod sso;

@@ -148,6 +148,7 @@ async fn setup(sessions: SessionTimeouts) -> Setup {
         metrics_open: false,
         secure_cookies: false,
         sso: None,
+        scim: Default::default(),
     };
     let serving = engine.clone();
     tokio::spawn(async move {
@@ -591,6 +592,7 @@ async fn every_route_refuses_a_caller_without_credentials() {
             .path
             .replace("{workflow}", "hooked")
             .replace("{name}", "mover")
+            .replace("{root}", "admin")
             .replace("{id}", &s.approval.to_string());
         let r = client()
             .request(route.method.clone(), format!("{}{path}", s.url))
@@ -606,7 +608,9 @@ async fn every_route_refuses_a_caller_without_credentials() {
             .map(|l| l.to_str().unwrap().to_owned());
         let expected = match route.guard {
             Guard::Open => continue,
-            Guard::Token | Guard::Metrics | Guard::Signature => StatusCode::UNAUTHORIZED,
+            Guard::Token | Guard::Metrics | Guard::Signature | Guard::Scim => {
+                StatusCode::UNAUTHORIZED
+            }
             Guard::Session if route.method == Method::GET => {
                 assert_eq!(to.as_deref(), Some("/ui/sign-in"), "{route:?}");
                 StatusCode::SEE_OTHER

@@ -40,6 +40,8 @@ pub struct AccessConfig {
     pub secure_cookies: bool,
     /// Single sign-on for the pages, when configured.
     pub sso: Option<SsoConfig>,
+    /// The SCIM roots served (none unless configured).
+    pub scim: crate::scim::config::ScimConfig,
 }
 
 /// The server's authentication state.

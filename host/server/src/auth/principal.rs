@@ -16,11 +16,19 @@ pub enum Role {
     Approver,
     /// Manage tokens and read the access audit.
     Admin,
+    /// Provision through the SCIM root of the workflows it covers (an identity provider).
+    Scim,
 }
 
 impl Role {
     /// Every role, in order.
-    pub const ALL: [Role; 4] = [Role::Viewer, Role::Operator, Role::Approver, Role::Admin];
+    pub const ALL: [Role; 5] = [
+        Role::Viewer,
+        Role::Operator,
+        Role::Approver,
+        Role::Admin,
+        Role::Scim,
+    ];
 
     /// The role's name (`viewer`).
     pub fn name(self) -> &'static str {
@@ -29,6 +37,7 @@ impl Role {
             Role::Operator => "operator",
             Role::Approver => "approver",
             Role::Admin => "admin",
+            Role::Scim => "scim",
         }
     }
 
@@ -38,7 +47,9 @@ impl Role {
             .into_iter()
             .find(|r| r.name() == text.trim())
             .ok_or_else(|| {
-                format!("unknown role {text:?}: the roles are viewer, operator, approver and admin")
+                format!(
+                    "unknown role {text:?}: the roles are viewer, operator, approver, admin and scim"
+                )
             })
     }
 
@@ -52,7 +63,7 @@ impl Role {
         roles.sort();
         roles.dedup();
         if roles.is_empty() {
-            return Err("name at least one role: viewer, operator, approver or admin".into());
+            return Err("name at least one role: viewer, operator, approver, admin or scim".into());
         }
         Ok(roles)
     }

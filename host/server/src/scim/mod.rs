@@ -1,0 +1,376 @@
+//! The SCIM 2.0 bridge (RFC 7643, RFC 7644): `/scim/v2/admin` provisions Magento admin users
+//! (groups map to admin roles) and `/scim/v2/customers` storefront customers (groups map to
+//! customer groups). Each root is its own application in the identity provider, with its own
+//! bearer token: a principal with the `scim` role for the root's workflow.
+//!
+//! The protocol is [`mageflow_scim`]'s; the bridge ([`bridge`]) keeps the resources in the
+//! store and carries every Magento change out as a run of the root's workflow (the
+//! scim-bridge plugin), so it is durable, exactly once, audited, and held for an approval
+//! where the root gates it. While a change waits, the resource is answered as asked for, with
+//! `urn:mageflow:params:scim:schemas:extension:approval:2.0:User` saying
+//! `{"state": "pending", "run": N}`; a re-send joins the same run; after a rejection, the
+//! same change is refused with a 403 whose detail names who rejected it and why.
+
+mod account;
+mod bridge;
+pub mod config;
+mod records;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, patch, post, put};
+use mageflow_scim::query::{ListQuery, Projection};
+use mageflow_scim::{Kind, MEDIA_TYPE, Schema, ScimError, ScimType, schema};
+use serde_json::{Value, json};
+
+pub use bridge::APPROVAL_EXTENSION;
+pub(crate) use bridge::Bridge;
+
+use crate::api::Api;
+use crate::auth::{Principal, Role};
+use crate::http::{Entry, Guard, at};
+
+/// A SCIM answer: `application/scim+json`.
+fn scim(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE))],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn error(e: &ScimError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut r = scim(status, &e.body());
+    if e.status == 401 {
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"mageflow-scim\""),
+        );
+    }
+    r
+}
+
+/// Lets in a bearer token with the `scim` role for the root's workflow; refusals are SCIM
+/// errors, so they show in the identity provider's provisioning log.
+pub(crate) async fn guard(
+    State(api): State<Api>,
+    Path(params): Path<Vec<(String, String)>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let root = params
+        .iter()
+        .find(|(k, _)| k == "root")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let who = match api.access.bearer(req.headers()) {
+        Ok(who) => who,
+        Err(e) => return error(&ScimError::new(401, e.to_string())),
+    };
+    let Some(cfg) = api.scim.config.root(&root) else {
+        return error(&ScimError::not_found(format!(
+            "no SCIM root /scim/v2/{root}: mageflow.toml turns on [scim.admin] and [scim.customers]"
+        )));
+    };
+    if !who.may(Role::Scim, Some(&cfg.workflow)) {
+        return error(&ScimError::new(
+            403,
+            format!(
+                "{} may not provision through /scim/v2/{root}: that needs the scim role for workflow {} (mageflow tokens create --roles scim --workflows {})",
+                who.name, cfg.workflow, cfg.workflow
+            ),
+        ));
+    }
+    req.extensions_mut().insert(who);
+    next.run(req).await
+}
+
+/// The routes of both roots.
+pub(crate) fn table() -> Vec<Entry> {
+    let mut t = Vec::new();
+    for kind in ["Users", "Groups"] {
+        let (list, one): (&'static str, &'static str) = match kind {
+            "Users" => ("/scim/v2/{root}/Users", "/scim/v2/{root}/Users/{id}"),
+            _ => ("/scim/v2/{root}/Groups", "/scim/v2/{root}/Groups/{id}"),
+        };
+        t.push(at(Method::GET, list, Guard::Scim, get(list_resources)));
+        t.push(at(Method::POST, list, Guard::Scim, post(create)));
+        t.push(at(Method::GET, one, Guard::Scim, get(read)));
+        t.push(at(Method::PUT, one, Guard::Scim, put(replace)));
+        t.push(at(Method::PATCH, one, Guard::Scim, patch(modify)));
+        t.push(at(Method::DELETE, one, Guard::Scim, delete(remove)));
+    }
+    for path in [
+        "/scim/v2/{root}/ServiceProviderConfig",
+        "/scim/v2/{root}/ResourceTypes",
+        "/scim/v2/{root}/ResourceTypes/{id}",
+        "/scim/v2/{root}/Schemas",
+        "/scim/v2/{root}/Schemas/{id}",
+    ] {
+        t.push(at(Method::GET, path, Guard::Scim, get(discovery)));
+    }
+    t
+}
+
+fn kind_of(uri: &axum::http::Uri) -> Kind {
+    if uri.path().contains("/Groups") {
+        Kind::Group
+    } else {
+        Kind::User
+    }
+}
+
+/// The root's absolute URL, from the request's Host (and a proxy's X-Forwarded-Proto).
+fn base(headers: &HeaderMap, root: &str) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("http");
+    format!("{proto}://{host}/scim/v2/{root}")
+}
+
+/// The identity provider's request id (Entra's `client-request-id`, a proxy's `x-request-id`).
+fn request_id(headers: &HeaderMap) -> String {
+    ["client-request-id", "x-request-id", "x-okta-request-id"]
+        .iter()
+        .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("mageflow-{:016x}", rand::random::<u64>()))
+}
+
+type Params = Path<Vec<(String, String)>>;
+
+fn param(p: &[(String, String)], name: &str) -> String {
+    p.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+/// Runs `f` with the request's context.
+fn with_ctx<T>(
+    api: &Api,
+    params: &[(String, String)],
+    headers: &HeaderMap,
+    who: &Principal,
+    f: impl FnOnce(bridge::Ctx<'_>) -> T,
+) -> Option<T> {
+    let root = param(params, "root");
+    let cfg = api.scim.config.root(&root)?;
+    Some(f(bridge::Ctx {
+        root: cfg,
+        base: base(headers, &root),
+        who: who.name.clone(),
+        request: request_id(headers),
+    }))
+}
+
+fn body_json(body: &Bytes) -> Result<Value, ScimError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ScimError::bad(
+            ScimType::InvalidSyntax,
+            format!("the body is not JSON: {e}"),
+        )
+    })
+}
+
+fn answer(r: Result<Value, ScimError>, status: StatusCode) -> Response {
+    match r {
+        Ok(v) => scim(status, &v),
+        Err(e) => error(&e),
+    }
+}
+
+async fn list_resources(
+    State(api): State<Api>,
+    Path(p): Params,
+    Query(q): Query<Vec<(String, String)>>,
+    Extension(who): Extension<Principal>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let kind = kind_of(&uri);
+    let r = with_ctx(&api, &p, &headers, &who, |ctx| {
+        let q = ListQuery::parse(&q, bridge::MAX_RESULTS)?;
+        api.scim.list(&ctx, kind, &q)
+    });
+    answer(
+        r.unwrap_or_else(|| Err(ScimError::not_found("no such root"))),
+        StatusCode::OK,
+    )
+}
+
+async fn read(
+    State(api): State<Api>,
+    Path(p): Params,
+    Query(q): Query<Vec<(String, String)>>,
+    Extension(who): Extension<Principal>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let kind = kind_of(&uri);
+    let id = param(&p, "id");
+    let r = with_ctx(&api, &p, &headers, &who, |ctx| {
+        let find = |n: &str| {
+            q.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(n))
+                .map(|(_, v)| v.as_str())
+        };
+        let projection = Projection::parse(find("attributes"), find("excludedAttributes"))?;
+        api.scim.get(&ctx, kind, &id, &projection)
+    });
+    answer(
+        r.unwrap_or_else(|| Err(ScimError::not_found("no such root"))),
+        StatusCode::OK,
+    )
+}
+
+async fn create(
+    State(api): State<Api>,
+    Path(p): Params,
+    Extension(who): Extension<Principal>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    body: Bytes,
+) -> Response {
+    let kind = kind_of(&uri);
+    let Some(cfg) = api.scim.config.root(&param(&p, "root")).cloned() else {
+        return error(&ScimError::not_found("no such root"));
+    };
+    let ctx = bridge::Ctx {
+        root: &cfg,
+        base: base(&headers, &param(&p, "root")),
+        who: who.name.clone(),
+        request: request_id(&headers),
+    };
+    let r = match body_json(&body) {
+        Ok(b) => api.scim.create(&ctx, kind, &b).await,
+        Err(e) => Err(e),
+    };
+    match r {
+        Ok(v) => {
+            let location = v["meta"]["location"].as_str().unwrap_or("").to_owned();
+            let mut resp = scim(StatusCode::CREATED, &v);
+            if let Ok(l) = HeaderValue::from_str(&location) {
+                resp.headers_mut().insert(header::LOCATION, l);
+            }
+            resp
+        }
+        Err(e) => error(&e),
+    }
+}
+
+async fn change(
+    api: Api,
+    p: Vec<(String, String)>,
+    who: Principal,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    body: Bytes,
+    is_patch: bool,
+) -> Response {
+    let kind = kind_of(&uri);
+    let Some(cfg) = api.scim.config.root(&param(&p, "root")).cloned() else {
+        return error(&ScimError::not_found("no such root"));
+    };
+    let ctx = bridge::Ctx {
+        root: &cfg,
+        base: base(&headers, &param(&p, "root")),
+        who: who.name.clone(),
+        request: request_id(&headers),
+    };
+    let r = match body_json(&body) {
+        Ok(b) => {
+            api.scim
+                .change(&ctx, kind, &param(&p, "id"), &b, is_patch)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    answer(r, StatusCode::OK)
+}
+
+async fn replace(
+    State(api): State<Api>,
+    Path(p): Params,
+    Extension(who): Extension<Principal>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    body: Bytes,
+) -> Response {
+    change(api, p, who, headers, uri, body, false).await
+}
+
+async fn modify(
+    State(api): State<Api>,
+    Path(p): Params,
+    Extension(who): Extension<Principal>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    body: Bytes,
+) -> Response {
+    change(api, p, who, headers, uri, body, true).await
+}
+
+async fn remove(
+    State(api): State<Api>,
+    Path(p): Params,
+    Extension(who): Extension<Principal>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let kind = kind_of(&uri);
+    let Some(cfg) = api.scim.config.root(&param(&p, "root")).cloned() else {
+        return error(&ScimError::not_found("no such root"));
+    };
+    let ctx = bridge::Ctx {
+        root: &cfg,
+        base: base(&headers, &param(&p, "root")),
+        who: who.name.clone(),
+        request: request_id(&headers),
+    };
+    match api.scim.delete(&ctx, kind, &param(&p, "id")).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => error(&e),
+    }
+}
+
+async fn discovery(Path(p): Params, headers: HeaderMap, uri: axum::http::Uri) -> Response {
+    let root = param(&p, "root");
+    let base = base(&headers, &root);
+    let id = param(&p, "id");
+    let schemas = [Schema::user(), Schema::group()];
+    let list = |items: Vec<Value>| json!({"schemas": [mageflow_scim::LIST_RESPONSE], "totalResults": items.len(), "startIndex": 1, "itemsPerPage": items.len(), "Resources": items});
+    let path = uri.path();
+    let found = if path.ends_with("/ServiceProviderConfig") {
+        Some(schema::service_provider_config(&base, bridge::MAX_RESULTS))
+    } else if path.contains("/ResourceTypes") {
+        let all: Vec<Value> = schemas.iter().map(|s| s.resource_type(&base)).collect();
+        if id.is_empty() {
+            Some(list(all))
+        } else {
+            all.into_iter().find(|t| t["id"] == id.as_str())
+        }
+    } else {
+        let all: Vec<Value> = schemas.iter().flat_map(|s| s.documents(&base)).collect();
+        if id.is_empty() {
+            Some(list(all))
+        } else {
+            all.into_iter().find(|t| t["id"] == id.as_str())
+        }
+    };
+    match found {
+        Some(v) => scim(StatusCode::OK, &v),
+        None => error(&ScimError::not_found(format!("no {id} here"))),
+    }
+}
