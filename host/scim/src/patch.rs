@@ -173,6 +173,18 @@ pub fn apply(
                     pathless(&mut work, op.kind, key, v, schema)?;
                 }
             }
+            Some(t) if whole_extension(t, schema).is_some() => {
+                let uri = whole_extension(t, schema).expect("checked");
+                match (op.kind, &op.value) {
+                    (Kind::Remove, _) => {
+                        if let Some(k) = path::key_of(&work, uri) {
+                            work.remove(&k);
+                        }
+                    }
+                    (kind, Some(v)) => pathless(&mut work, kind, uri, v, schema)?,
+                    (_, None) => {}
+                }
+            }
             Some(t) => {
                 if schema.is_read_only(&t.attr) {
                     return Err(ScimError::bad(
@@ -187,6 +199,14 @@ pub fn apply(
     normalize(&mut work, schema);
     *doc = work;
     Ok(())
+}
+
+/// The extension URI a path names whole (`urn:…:enterprise:2.0:User`), which reads like an
+/// attribute `User` of a schema `urn:…:enterprise:2.0`.
+fn whole_extension(t: &Target, schema: &Schema) -> Option<&'static str> {
+    let uri = schema.extension_uri()?;
+    let named = format!("{}:{}", t.attr.uri.as_deref()?, t.attr.attr);
+    (t.filter.is_none() && t.attr.sub.is_none() && named.eq_ignore_ascii_case(uri)).then_some(uri)
 }
 
 fn pathless(
@@ -535,8 +555,12 @@ mod tests {
     use serde_json::json;
 
     fn patched(doc: Value, ops: Value, schema: &Schema) -> Result<Value, ScimError> {
-        let mut d = doc.as_object().unwrap().clone();
-        let ops = parse(&json!({"schemas": [crate::PATCH_OP], "Operations": ops}))?;
+        let Value::Object(mut d) = doc else {
+            panic!("a resource is an object")
+        };
+        let mut body = json!({"schemas": [crate::PATCH_OP]});
+        body["Operations"] = ops;
+        let ops = parse(&body)?;
         apply(&mut d, &ops, schema)?;
         Ok(Value::Object(d))
     }

@@ -191,13 +191,13 @@ impl ListQuery {
     }
 
     /// A ListResponse of one page of `matched` (all the matching resources, in their stable
-    /// order), each projected.
-    pub fn respond(&self, matched: &[&Map<String, Value>], schema: &Schema) -> Value {
+    /// order, each with its schema), each projected.
+    pub fn respond(&self, matched: &[(&Schema, &Map<String, Value>)]) -> Value {
         let page: Vec<Value> = matched
             .iter()
             .skip(self.start_index - 1)
             .take(self.count)
-            .map(|d| Value::Object(self.projection.apply(d, schema)))
+            .map(|(schema, d)| Value::Object(self.projection.apply(d, schema)))
             .collect();
         json!({
             "schemas": [crate::LIST_RESPONSE],
@@ -231,11 +231,11 @@ mod tests {
                     .clone()
             })
             .collect();
-        let all: Vec<&Map<String, Value>> = docs.iter().collect();
         let s = Schema::user();
+        let all: Vec<(&Schema, &Map<String, Value>)> = docs.iter().map(|d| (&s, d)).collect();
         let r = q(&[("startIndex", "0"), ("count", "2")])
             .unwrap()
-            .respond(&all, &s);
+            .respond(&all);
         assert_eq!(
             (
                 r["startIndex"].clone(),
@@ -246,9 +246,9 @@ mod tests {
         );
         let r = q(&[("startIndex", "5"), ("count", "10")])
             .unwrap()
-            .respond(&all, &s);
+            .respond(&all);
         assert_eq!(r["Resources"][0]["id"], "5");
-        let r = q(&[("count", "-3")]).unwrap().respond(&all, &s);
+        let r = q(&[("count", "-3")]).unwrap().respond(&all);
         assert_eq!(
             (r["itemsPerPage"].clone(), r["Resources"].clone()),
             (json!(0), json!([]))

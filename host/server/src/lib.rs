@@ -80,6 +80,17 @@ pub fn app(
     var: impl Fn(&str) -> Option<String>,
 ) -> Result<axum::Router, ServeError> {
     let verifiers = hooks::verifiers(&*engine, var).map_err(ServeError::Setup)?;
+    for root in &access.scim.roots {
+        if engine.workflow(&root.workflow).is_err() {
+            return Err(ServeError::Setup(format!(
+                "[scim.{}] runs its changes as workflow {}, which is not loaded: add workflows/{}.toml \
+                 (the README's SCIM section has it), or name another with workflow = \"...\"",
+                root.target.name(),
+                root.workflow,
+                root.workflow
+            )));
+        }
+    }
     let unfinished = engine.prepare_recovery().map_err(|e| {
         ServeError::Setup(format!(
             "reading unfinished runs failed: {}",

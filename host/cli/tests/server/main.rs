@@ -6,5 +6,6 @@
 mod harness;
 mod hooks;
 mod scim;
+mod scim_suite;
 mod security;
 mod sso;

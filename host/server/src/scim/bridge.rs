@@ -551,30 +551,45 @@ impl Bridge {
         kind: Kind,
         q: &ListQuery,
     ) -> Result<Value, ScimError> {
-        let schema = Schema::of(kind);
+        self.search(ctx, &[kind], q)
+    }
+
+    /// The resources of `kinds` that match, in a stable order (users first, then groups,
+    /// each by creation), one page of them projected.
+    pub(crate) fn search(
+        &self,
+        ctx: &Ctx<'_>,
+        kinds: &[Kind],
+        q: &ListQuery,
+    ) -> Result<Value, ScimError> {
         let groups = self.all(ctx, Kind::Group)?;
-        let records = if kind == Kind::Group {
-            groups.clone()
-        } else {
-            self.all(ctx, kind)?
-        };
+        let schemas = [Schema::user(), Schema::group()];
         let mut docs = Vec::new();
-        for r in records {
-            let r = if r.pending.is_some() {
-                self.settle(ctx, kind, r)?
+        for &kind in kinds {
+            let schema = &schemas[usize::from(kind == Kind::Group)];
+            let records = if kind == Kind::Group {
+                groups.clone()
             } else {
-                r
+                self.all(ctx, kind)?
             };
-            if r.deleted {
-                continue;
-            }
-            let doc = self.render(ctx, kind, &r, &groups);
-            if q.filter.as_ref().is_none_or(|f| f.matches(&doc, &schema)) {
-                docs.push(doc);
+            for r in records {
+                let r = if r.pending.is_some() {
+                    self.settle(ctx, kind, r)?
+                } else {
+                    r
+                };
+                if r.deleted {
+                    continue;
+                }
+                let doc = self.render(ctx, kind, &r, &groups);
+                if q.filter.as_ref().is_none_or(|f| f.matches(&doc, schema)) {
+                    docs.push((schema, doc));
+                }
             }
         }
-        let refs: Vec<&Map<String, Value>> = docs.iter().collect();
-        Ok(q.respond(&refs, &schema))
+        let matched: Vec<(&Schema, &Map<String, Value>)> =
+            docs.iter().map(|(s, d)| (*s, d)).collect();
+        Ok(q.respond(&matched))
     }
 
     /// Reads a body into a normalized document of `kind`.

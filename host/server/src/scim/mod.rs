@@ -107,6 +107,19 @@ pub(crate) fn table() -> Vec<Entry> {
         t.push(at(Method::DELETE, one, Guard::Scim, delete(remove)));
     }
     for path in [
+        "/scim/v2/{root}/.search",
+        "/scim/v2/{root}/Users/.search",
+        "/scim/v2/{root}/Groups/.search",
+    ] {
+        t.push(at(Method::POST, path, Guard::Scim, post(search)));
+    }
+    t.push(at(
+        Method::GET,
+        "/scim/v2/{root}/{*rest}",
+        Guard::Scim,
+        get(unknown),
+    ));
+    for path in [
         "/scim/v2/{root}/ServiceProviderConfig",
         "/scim/v2/{root}/ResourceTypes",
         "/scim/v2/{root}/ResourceTypes/{id}",
@@ -208,6 +221,62 @@ async fn list_resources(
         r.unwrap_or_else(|| Err(ScimError::not_found("no such root"))),
         StatusCode::OK,
     )
+}
+
+/// A SearchRequest body (RFC 7644 §3.4.3) as the query parameters it stands for.
+fn search_params(body: &Value) -> Vec<(String, String)> {
+    let mut params = Vec::new();
+    let Some(o) = body.as_object() else {
+        return params;
+    };
+    for (k, v) in o {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Array(items) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+            _ => continue,
+        };
+        params.push((k.clone(), text));
+    }
+    params
+}
+
+/// `POST /.search`, at the root (users and groups) or under a resource type.
+async fn search(
+    State(api): State<Api>,
+    Path(p): Params,
+    Extension(who): Extension<Principal>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    body: Bytes,
+) -> Response {
+    let kinds: Vec<Kind> = if uri.path().contains("/Users/") {
+        vec![Kind::User]
+    } else if uri.path().contains("/Groups/") {
+        vec![Kind::Group]
+    } else {
+        vec![Kind::User, Kind::Group]
+    };
+    let r = with_ctx(&api, &p, &headers, &who, |ctx| {
+        let q = ListQuery::parse(&search_params(&body_json(&body)?), bridge::MAX_RESULTS)?;
+        api.scim.search(&ctx, &kinds, &q)
+    });
+    answer(
+        r.unwrap_or_else(|| Err(ScimError::not_found("no such root"))),
+        StatusCode::OK,
+    )
+}
+
+/// Anything else under a root: a SCIM 404.
+async fn unknown(uri: axum::http::Uri) -> Response {
+    error(&ScimError::not_found(format!(
+        "{} is not a SCIM endpoint: the roots serve /Users, /Groups, /.search, /ServiceProviderConfig, /ResourceTypes and /Schemas",
+        uri.path()
+    )))
 }
 
 async fn read(
