@@ -2,7 +2,8 @@
 //! magento-sim in-process with seeded customers, serves the example workflows (their plugins
 //! are built into this binary), fires an onboarding by a signed webhook and a group
 //! reassignment by hand, and stops at their approvals with the page to decide them. With
-//! `--auto-approve` the demo approvers decide, and it ends with a summary.
+//! `--auto-approve` the demo approvers decide, and it ends with a summary. Both SCIM roots are
+//! served too, each with its own printed bearer token, so a SCIM client can be pointed at them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,7 +13,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::Args;
 use mageflow_engine::{Engine, Workflow};
-use mageflow_server::{AccessConfig, EnvTokens, HMAC_HEADER};
+use mageflow_server::scim::config::{GroupMap, RootConfig, ScimConfig, Target};
+use mageflow_server::{AccessConfig, EnvTokens, HMAC_HEADER, NewToken};
 use mageflow_store::{ApprovalStatus, Status, Store};
 use serde_json::{Value, json};
 
@@ -62,7 +64,36 @@ const WORKFLOWS: &[(&str, &str, &[u8])] = &[
         include_str!("../../../workflows/offboard-admin.toml"),
         mageflow_test_artifacts::OFFBOARD_ADMIN_WASM,
     ),
+    (
+        "workflows/scim-admin.toml",
+        include_str!("../../../workflows/scim-admin.toml"),
+        mageflow_test_artifacts::SCIM_ADMIN_WASM,
+    ),
+    (
+        "workflows/scim-customers.toml",
+        include_str!("../../../workflows/scim-customers.toml"),
+        mageflow_test_artifacts::SCIM_CUSTOMERS_WASM,
+    ),
 ];
+
+/// The demo's SCIM roots: the sim's two admin roles and its Wholesale group are mapped, and
+/// a deactivated customer moves to NOT LOGGED IN (group 0).
+fn scim_roots() -> ScimConfig {
+    let map = |group: &str, target, privileged| GroupMap {
+        group: group.into(),
+        target,
+        privileged,
+    };
+    let mut admin = RootConfig::new(Target::Admin, "scim-admin");
+    admin.groups = vec![map("Magento Admins", 1, false), map("Support", 2, false)];
+    admin.default_target = 2;
+    let mut customers = RootConfig::new(Target::Customers, "scim-customers");
+    customers.groups = vec![map("Wholesale", 2, true)];
+    customers.inactive_group = 0;
+    ScimConfig {
+        roots: vec![admin, customers],
+    }
+}
 
 /// The simulator's administrator (the demo's Magento credentials).
 const SIM_ADMIN: (&str, &str) = ("admin", "Admin123!");
@@ -168,9 +199,28 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     .map_err(anyhow::Error::msg)?;
     // The demo's tokens live in memory for its lifetime; /metrics is open so it can be read
     // with a plain curl.
+    let mut scim_tokens = Vec::new();
+    for root in ["admin", "customers"] {
+        let workflow = format!("scim-{root}");
+        let new = NewToken {
+            name: format!("identity-provider-{root}"),
+            roles: vec!["scim".into()],
+            workflows: vec![workflow],
+            ..NewToken::default()
+        };
+        let (_, token) = mageflow_server::auth::tokens::issue(
+            engine.store(),
+            &new,
+            "demo",
+            mageflow_engine::now_secs(),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        scim_tokens.push((root, token));
+    }
     let access = AccessConfig {
         env_tokens,
         metrics_open: true,
+        scim: scim_roots(),
         ..AccessConfig::default()
     };
     let listener = tokio::net::TcpListener::bind(&args.listen)
@@ -185,6 +235,14 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     step(
         3,
         &format!("serving the API and the approvals page at {base}"),
+    );
+    println!("      SCIM 2.0 roots for an identity provider (a bearer token each):");
+    for (root, token) in &scim_tokens {
+        println!("        {base}/scim/v2/{root:<9}  {token}");
+    }
+    println!(
+        "        e.g. curl -s -H 'Authorization: Bearer {}' {base}/scim/v2/admin/Users",
+        scim_tokens[0].1
     );
     let serving = tokio::spawn(mageflow_server::serve(
         engine.clone(),

@@ -428,6 +428,31 @@ fn the_demo_waits_for_approvals_that_a_browser_and_the_cli_give() {
     let mut demo = Demo::start(&["--listen", "127.0.0.1:0", "--customers", "150"]);
     let serving = demo.until(Duration::from_secs(300), |l| l.contains("serving the API"));
     let base = serving.rsplit(' ').next().unwrap().to_owned();
+    // Each SCIM root is printed with its own token, and answers a SCIM client with it.
+    demo.until(Duration::from_secs(5), |l| l.contains("SCIM 2.0 roots"));
+    for root in ["admin", "customers"] {
+        let line = demo.until(Duration::from_secs(5), |_| true);
+        let mut parts = line.split_whitespace();
+        let (url, token) = (parts.next().unwrap(), parts.next().unwrap());
+        assert_eq!(url, format!("{base}/scim/v2/{root}"), "{line}");
+        let list = get_as(&format!("{url}/Users?startIndex=1&count=2"), token);
+        assert_eq!(list["totalResults"], 0, "{list}");
+        let other = if root == "admin" {
+            "customers"
+        } else {
+            "admin"
+        };
+        let refused = reqwest::blocking::Client::new()
+            .get(format!("{base}/scim/v2/{other}/Users"))
+            .bearer_auth(token)
+            .send()
+            .unwrap();
+        assert_eq!(
+            refused.status(),
+            403,
+            "a root's token is for that root only"
+        );
+    }
     demo.until(Duration::from_secs(120), |l| {
         l.starts_with("Decide them in a browser")
     });
