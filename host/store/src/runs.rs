@@ -243,6 +243,11 @@ impl Store {
         Ok(Queued::Runs(records))
     }
 
+    /// The run queued under a dedupe key, if it exists.
+    pub fn dedupe_run(&self, key: &str) -> Result<Option<RunId>> {
+        self.dedupe_owner(key)
+    }
+
     /// The run a dedupe key was taken by, if that run exists (a key left without its run by a
     /// crash counts as free).
     fn dedupe_owner(&self, key: &str) -> Result<Option<RunId>> {

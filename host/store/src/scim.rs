@@ -33,7 +33,8 @@ impl Store {
     }
 
     /// Writes a resource under `id` and its unique `name`, releasing `old_name` when the
-    /// name changed, and makes it durable.
+    /// name changed. Not flushed: the caller flushes, or a later flush covers it (sled keeps
+    /// writes in order, so a flush makes every earlier write durable too).
     pub fn scim_put(
         &self,
         scope: &str,
@@ -54,16 +55,16 @@ impl Store {
             serde_json::to_vec(record).map_err(|e| Error::Corrupt(e.to_string()))?,
         );
         self.scim.apply_batch(batch)?;
-        self.flush()
+        Ok(())
     }
 
-    /// Removes a resource and its name, durably.
+    /// Removes a resource and its name (not flushed, as [`Store::scim_put`]).
     pub fn scim_remove(&self, scope: &str, id: &str, name: &str) -> Result<()> {
         let mut batch = sled::Batch::default();
         batch.remove(name_key(scope, name));
         batch.remove(record_key(scope, id));
         self.scim.apply_batch(batch)?;
-        self.flush()
+        Ok(())
     }
 
     /// Every resource of `scope`, in id order.

@@ -156,17 +156,49 @@ impl Bridge {
     }
 
     /// Brings a record's change in flight up to date with its run.
-    fn settle(&self, ctx: &Ctx<'_>, kind: Kind, mut r: Record) -> Result<Record, ScimError> {
-        let Some(InFlight {
-            run: Some(id),
-            fingerprint,
-            hard_delete,
-        }) = r.pending.clone()
-        else {
+    fn settle(&self, ctx: &Ctx<'_>, kind: Kind, r: Record) -> Result<Record, ScimError> {
+        let Some(InFlight { run, key, .. }) = r.pending.clone() else {
+            return Ok(r);
+        };
+        // The record is written before its run is queued, and linked to it after; a crash
+        // in between leaves the key to find it by.
+        let found = match run {
+            Some(id) => Some(id),
+            None => self.engine.store().dedupe_run(&key).map_err(internal)?,
+        };
+        let Some(id) = found else {
             return Ok(r);
         };
         let run = self.engine.store().run(id).map_err(internal)?;
         if !run.status.is_final() {
+            return Ok(r);
+        }
+        self.settle_run(ctx, kind, r, &run)
+    }
+
+    /// Settles a record with its run as it stands: a final run's outcome lands in the record;
+    /// a run still going is linked. The record is saved either way.
+    fn settle_run(
+        &self,
+        ctx: &Ctx<'_>,
+        kind: Kind,
+        mut r: Record,
+        run: &Run,
+    ) -> Result<Record, ScimError> {
+        let id = run.id;
+        let Some(InFlight {
+            fingerprint,
+            hard_delete,
+            ..
+        }) = r.pending.clone()
+        else {
+            return Ok(r);
+        };
+        if !run.status.is_final() {
+            if let Some(p) = r.pending.as_mut() {
+                p.run = Some(id);
+            }
+            self.save(ctx, kind, &r, None)?;
             return Ok(r);
         }
         let out: Value = run
@@ -200,19 +232,28 @@ impl Bridge {
                         None => r.deleted = true,
                     }
                 }
-                let detail = match rejected {
-                    Some(j) => format!(
-                        "the change was rejected by {} ({}); change the request, or ask an approver of workflow {}",
-                        j["by"].as_str().unwrap_or("an approver"),
-                        j["why"].as_str().unwrap_or(""),
-                        ctx.root.workflow
+                // A rejection refuses the same change sent again; a failure does not (the
+                // next attempt is a new run, which may succeed).
+                match rejected {
+                    Some(j) => {
+                        let detail = format!(
+                            "the change was rejected by {} ({}); change the request, or ask an approver of workflow {}",
+                            j["by"].as_str().unwrap_or("an approver"),
+                            j["why"].as_str().unwrap_or(""),
+                            ctx.root.workflow
+                        );
+                        r.rejected = Some(Rejected {
+                            fingerprint,
+                            detail,
+                        });
+                    }
+                    None => tracing::warn!(
+                        run = id,
+                        status = status.name(),
+                        error = %refusal(run).detail,
+                        "a SCIM change failed and was undone in the SCIM view"
                     ),
-                    None => format!("{} (status {})", refusal(&run).detail, status.name()),
-                };
-                r.rejected = Some(Rejected {
-                    fingerprint,
-                    detail,
-                });
+                }
             }
         }
         r.modified = now_secs();
@@ -294,6 +335,47 @@ impl Bridge {
         Ok(ctx.root.default_target)
     }
 
+    /// Makes what this request wrote durable (a request that ran a Magento write needs none:
+    /// the write's intent was flushed after the record, and what followed is read back from
+    /// the run).
+    fn flush(&self) -> Result<(), ScimError> {
+        self.engine.store().flush().map_err(internal)
+    }
+
+    /// Records the change as in flight, queues (or joins) its run under a dedupe key of the
+    /// resource, the change and the changes settled before it, and runs it as far as it goes
+    /// ([`Bridge::settle_run`] then links the record to it).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one call site each for users and deletes"
+    )]
+    async fn launch(
+        &self,
+        ctx: &Ctx<'_>,
+        kind: Kind,
+        r: &mut Record,
+        steps: &[Value],
+        approval: Option<Value>,
+        fingerprint: &str,
+        hard_delete: bool,
+        old_name: Option<&str>,
+    ) -> Result<Run, ScimError> {
+        let id = r.id().to_owned();
+        let key = format!(
+            "scim:{}:{id}:{fingerprint}:{}",
+            ctx.root.target.name(),
+            r.settled
+        );
+        r.pending = Some(InFlight {
+            run: None,
+            fingerprint: fingerprint.to_owned(),
+            hard_delete,
+            key: key.clone(),
+        });
+        self.save(ctx, kind, r, old_name)?;
+        self.run(ctx, &id, steps, approval, &key).await
+    }
+
     /// Takes Magento from the record's applied document to `doc`, and keeps `doc`.
     async fn write_user(
         &self,
@@ -364,6 +446,7 @@ impl Bridge {
             r.modified = now_secs();
             r.deleted = false;
             self.save(ctx, Kind::User, &r, old_name.as_deref())?;
+            self.flush()?;
             return Ok(r);
         }
         let fingerprint = digest(&json!([id, p.rest]));
@@ -397,35 +480,30 @@ impl Bridge {
         r.doc = doc;
         r.deleted = false;
         r.modified = now_secs();
-        r.pending = Some(InFlight {
-            run: None,
-            fingerprint: fingerprint.clone(),
-            hard_delete: false,
-        });
-        self.save(ctx, Kind::User, &r, old_name.as_deref())?;
-        let key = format!(
-            "scim:{}:{id}:{fingerprint}:{}",
-            ctx.root.target.name(),
-            r.settled
-        );
-        let run = self.run(ctx, &id, &p.rest, approval, &key).await;
-        let run = match run {
+        let launched = self
+            .launch(
+                ctx,
+                Kind::User,
+                &mut r,
+                &p.rest,
+                approval,
+                &fingerprint,
+                false,
+                old_name.as_deref(),
+            )
+            .await;
+        let run = match launched {
             Ok(run) => run,
             Err(e) => {
                 r.pending = None;
                 r.doc = r.applied.clone().unwrap_or_default();
                 r.deleted = r.applied.is_none();
                 self.save(ctx, Kind::User, &r, None)?;
+                self.flush()?;
                 return Err(e);
             }
         };
-        r.pending = Some(InFlight {
-            run: Some(run.id),
-            fingerprint,
-            hard_delete: false,
-        });
-        self.save(ctx, Kind::User, &r, None)?;
-        let r = self.settle(ctx, Kind::User, r)?;
+        let r = self.settle_run(ctx, Kind::User, r, &run)?;
         if run.status == Status::Failed {
             return Err(refusal(&run));
         }
@@ -707,6 +785,7 @@ impl Bridge {
                 r.deleted = false;
                 r.modified = now;
                 self.save(ctx, kind, &r, None)?;
+                self.flush()?;
                 self.sync_members(ctx, &[], &members(&r.doc)).await?;
                 r
             }
@@ -752,6 +831,7 @@ impl Bridge {
                 r.doc = doc;
                 r.modified = now_secs();
                 self.save(ctx, kind, &r, Some(&old_name))?;
+                self.flush()?;
                 let after = members(&r.doc);
                 self.sync_members(ctx, &before, &after).await?;
                 r
@@ -808,6 +888,7 @@ impl Bridge {
                 .store()
                 .scim_remove(&ctx.scope(kind), id, &r.name())
                 .map_err(internal)?;
+            self.flush()?;
             return self.sync_members(ctx, &before, &[]).await;
         }
         if let Some(p) = &r.pending {
@@ -825,7 +906,7 @@ impl Bridge {
                 .store()
                 .scim_remove(&ctx.scope(kind), id, &r.name())
                 .map_err(internal)?;
-            return Ok(());
+            return self.flush();
         };
         let mut doc = r.doc.clone();
         doc.insert("active".into(), json!(false));
@@ -857,25 +938,19 @@ impl Bridge {
             &p,
         );
         let fingerprint = digest(&json!([id, [step]]));
-        r.pending = Some(InFlight {
-            run: None,
-            fingerprint: fingerprint.clone(),
-            hard_delete: true,
-        });
-        self.save(ctx, kind, &r, None)?;
-        let key = format!(
-            "scim:{}:{id}:{fingerprint}:{}",
-            ctx.root.target.name(),
-            r.settled
-        );
-        let run = self.run(ctx, id, &p.rest, approval, &key).await?;
-        r.pending = Some(InFlight {
-            run: Some(run.id),
-            fingerprint,
-            hard_delete: true,
-        });
-        self.save(ctx, kind, &r, None)?;
-        self.settle(ctx, kind, r)?;
+        let run = self
+            .launch(
+                ctx,
+                kind,
+                &mut r,
+                &p.rest,
+                approval,
+                &fingerprint,
+                true,
+                None,
+            )
+            .await?;
+        self.settle_run(ctx, kind, r, &run)?;
         Ok(())
     }
 }

@@ -15,6 +15,9 @@ pub(crate) struct InFlight {
     /// The Magento record is deleted when it lands (a hard delete).
     #[serde(default)]
     pub(crate) hard_delete: bool,
+    /// The run's dedupe key: it finds the run when a crash lost the record's link to it.
+    #[serde(default)]
+    pub(crate) key: String,
 }
 
 /// A change an approver rejected.
