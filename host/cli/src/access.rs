@@ -25,13 +25,15 @@ enum TokensCommand {
     #[command(after_help = "Examples:\n  \
         mageflow tokens create root --role admin\n  \
         mageflow tokens create alice@example.com --role approver,viewer --expires 30d\n  \
-        mageflow tokens create ci --role operator --workflows 'group-*' --expires never")]
+        mageflow tokens create ci --role operator --workflows 'group-*' --expires never\n  \
+        mageflow tokens create okta-admin --role scim --workflows scim-admin --expires 365d")]
     Create {
         /// The person or client it acts as: runs and decisions are recorded under this name,
         /// and two tokens of one name are one person (no approving their own run).
         name: String,
         /// Its roles, comma-separated: viewer (read runs and approvals), operator (start
-        /// runs), approver (decide approvals), admin (tokens and the audit).
+        /// runs), approver (decide approvals), admin (tokens and the audit), scim (an identity
+        /// provider provisioning through the SCIM root of the workflows it covers).
         #[arg(long, value_name = "ROLES", required = true)]
         role: String,
         /// The workflows its roles cover, by name or glob, comma-separated [default: all].

@@ -555,6 +555,46 @@ wall-time = "90s"
     }
 
     #[test]
+    fn scim_roots_read_their_mappings_and_approvals_and_refuse_what_would_not_work() {
+        let good = r#"
+[scim.admin]
+default-role = 2
+approve = ["create", "role-upgrade"]
+groups = [{ group = "Magento Admins", role = 1 }, { group = "Support", role = 2 }]
+[scim.customers]
+inactive-group = 0
+groups = [{ group = "Wholesale", customer-group = 2, privileged = true }]
+"#;
+        let c = Config::parse(Path::new("m.toml"), good, |_| None).unwrap();
+        let admin = c.scim.root("admin").unwrap();
+        assert_eq!(admin.workflow, "scim-admin");
+        assert_eq!(admin.approve, [Risk::Create, Risk::RoleUpgrade]);
+        assert_eq!((admin.groups[0].target, admin.default_target), (1, 2));
+        let customers = c.scim.root("customers").unwrap();
+        assert_eq!(customers.approve, [Risk::HardDelete, Risk::PrivilegedGroup]);
+        assert!(customers.groups[0].privileged);
+        let off = Config::parse(
+            Path::new("m.toml"),
+            "[scim.admin]\nenabled = false\n",
+            |_| None,
+        )
+        .unwrap();
+        assert!(off.scim.roots.is_empty());
+        for (bad, says) in [
+            ("[scim.admin]\n", "needs default-role"),
+            ("[scim.customers]\n", "needs inactive-group"),
+            (
+                "[scim.admin]\ndefault-role = 2\napprove = [\"everything\"]\n",
+                "unknown change \"everything\"",
+            ),
+            ("[scim.admins]\n", "unknown field"),
+        ] {
+            let e = Config::parse(Path::new("m.toml"), bad, |_| None).unwrap_err();
+            assert!(e.to_string().contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn sso_reads_its_secret_by_name_and_refuses_what_would_not_work() {
         let good = r#"
 [sso]

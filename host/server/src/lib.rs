@@ -20,6 +20,7 @@
 //! | `GET /api/tokens`, `POST /api/tokens`, `POST /api/tokens/{id}/revoke` | admin | tokens |
 //! | `GET /api/audit` | admin | the audit: access events, run starts, Magento writes |
 //! | `POST /hooks/{workflow}` | the webhook's signature | a delivery; `{"op":"success"}` once durably queued |
+//! | `/scim/v2/{admin,customers}/...` | scim, for the root's workflow | the SCIM 2.0 roots (see [`scim`]) |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -355,7 +355,7 @@ fn patch_op(ops: Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entra_id_queries_disables_with_a_string_boolean_and_manages_members() {
-    let (sim, _engine, url) = setup(Vec::new()).await;
+    let (sim, engine, url) = setup(Vec::new()).await;
     let root = format!("{url}/scim/v2/admin");
     let q = |f: &str| format!("{root}/Users?filter={}", urlencoding::encode(f));
     // Zero-hit queries answer 200 with an empty list.
@@ -382,9 +382,33 @@ async fn entra_id_queries_disables_with_a_string_boolean_and_manages_members() {
         "meta": {"resourceType": "User"}, "name": {"formatted": "Test User", "familyName": "User", "givenName": "Test"},
         "roles": [], "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Sales", "manager": {"value": "m-1"}},
     });
-    let (s, created, _) = call(Method::POST, &format!("{root}/Users"), ENTRA, Some(user)).await;
-    assert_eq!(s, 201, "{created}");
+    // Entra's client-request-id is kept with the run, for its provisioning log and ours.
+    let created: Value = reqwest::Client::new()
+        .post(format!("{root}/Users"))
+        .bearer_auth(ENTRA)
+        .header("client-request-id", "7c2b51e4-entra-request")
+        .json(&user)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let id = created["id"].as_str().unwrap().to_owned();
+    let run = engine.store().runs(None).unwrap().remove(0);
+    assert_eq!(run.requester, "entra");
+    assert!(
+        run.trigger.to_string().contains("7c2b51e4-entra-request"),
+        "{:?}",
+        run.trigger
+    );
+    assert!(
+        run.log
+            .iter()
+            .any(|(_, line)| line.contains("7c2b51e4-entra-request")),
+        "{:?}",
+        run.log
+    );
     assert_eq!(
         created["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"],
         "Sales"
