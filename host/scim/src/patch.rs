@@ -47,6 +47,11 @@ fn syntax(detail: impl Into<String>) -> ScimError {
 }
 
 impl Target {
+    /// An attribute with no filter.
+    pub fn of(attr: AttrPath) -> Target {
+        Target { attr, filter: None }
+    }
+
     /// Reads `members[value eq "x"]`, `emails[type eq "work"].value`, `name.givenName`.
     pub fn parse(text: &str) -> Result<Target, ScimError> {
         let Some(open) = text.find('[') else {
@@ -221,39 +226,19 @@ fn pathless(
         && key.eq_ignore_ascii_case(uri)
         && let Some(inner) = v.as_object()
     {
-        {
-            for (k, v) in inner {
-                let mut p = AttrPath::parse(k)?;
-                p.uri = Some(uri.to_owned());
-                at(
-                    doc,
-                    kind,
-                    &Target {
-                        attr: p,
-                        filter: None,
-                    },
-                    Some(v),
-                    schema,
-                )?;
-            }
-            return Ok(());
+        for (k, v) in inner {
+            let mut p = AttrPath::parse(k)?;
+            p.uri = Some(uri.to_owned());
+            at(doc, kind, &Target::of(p), Some(v), schema)?;
         }
+        return Ok(());
     }
     let p = AttrPath::parse(key)?;
     // Okta's group rename sends the id with the new name; read-only values are not changed.
     if schema.is_read_only(&p) || key.eq_ignore_ascii_case("schemas") {
         return Ok(());
     }
-    at(
-        doc,
-        kind,
-        &Target {
-            attr: p,
-            filter: None,
-        },
-        Some(v),
-        schema,
-    )
+    at(doc, kind, &Target::of(p), Some(v), schema)
 }
 
 fn at(

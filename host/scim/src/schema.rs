@@ -24,6 +24,14 @@ impl Kind {
         }
     }
 
+    /// The attribute that names a resource uniquely: `userName`, or a group's `displayName`.
+    pub fn unique_attribute(self) -> &'static str {
+        match self {
+            Kind::User => "userName",
+            Kind::Group => "displayName",
+        }
+    }
+
     /// `/Users` or `/Groups`.
     pub fn endpoint(self) -> &'static str {
         match self {

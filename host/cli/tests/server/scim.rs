@@ -347,6 +347,18 @@ async fn okta_provisions_an_admin_user_and_pushes_groups() {
     );
 }
 
+/// Alice approves or rejects an approval through the API.
+async fn decide(url: &str, approval: u64, verb: &str, body: Value) {
+    let decided = reqwest::Client::new()
+        .post(format!("{url}/api/approvals/{approval}/{verb}"))
+        .bearer_auth(ALICE)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(decided.status(), 200, "{verb} {approval}");
+}
+
 fn patch_op(ops: Value) -> Value {
     let mut body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]});
     body["Operations"] = ops;
@@ -579,14 +591,7 @@ async fn risky_changes_wait_for_an_approver_and_deactivation_never_does() {
     assert_eq!(engine.store().runs(None).unwrap().len(), 1);
     assert_eq!(engine.store().approvals(None).unwrap().len(), 1);
     let approval = harness::awaiting_approval(&engine, run).await;
-    let decided = reqwest::Client::new()
-        .post(format!("{url}/api/approvals/{approval}/approve"))
-        .bearer_auth(ALICE)
-        .json(&json!({"comment": "new hire"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(decided.status(), 200);
+    decide(&url, approval, "approve", json!({"comment": "new hire"})).await;
     assert_eq!(
         harness::ended(&engine, run).await,
         mageflow_store::Status::Succeeded
@@ -624,14 +629,13 @@ async fn risky_changes_wait_for_an_approver_and_deactivation_never_does() {
         .as_u64()
         .unwrap();
     let approval = harness::awaiting_approval(&engine, run).await;
-    let decided = reqwest::Client::new()
-        .post(format!("{url}/api/approvals/{approval}/reject"))
-        .bearer_auth(ALICE)
-        .json(&json!({"reason": "not a real hire"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(decided.status(), 200);
+    decide(
+        &url,
+        approval,
+        "reject",
+        json!({"reason": "not a real hire"}),
+    )
+    .await;
     harness::ended(&engine, run).await;
     let oid = omar["id"].as_str().unwrap();
     assert_eq!(
@@ -720,14 +724,7 @@ async fn customers_are_deactivated_into_their_group_and_deleted_only_after_appro
     assert!(customer(&sim).is_some());
     let run = engine.store().runs(None).unwrap().last().unwrap().id;
     let approval = harness::awaiting_approval(&engine, run).await;
-    let decided = reqwest::Client::new()
-        .post(format!("{url}/api/approvals/{approval}/approve"))
-        .bearer_auth(ALICE)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(decided.status(), 200);
+    decide(&url, approval, "approve", json!({})).await;
     assert_eq!(
         harness::ended(&engine, run).await,
         mageflow_store::Status::Succeeded

@@ -691,11 +691,7 @@ impl Bridge {
         doc: &Map<String, Value>,
         id: &str,
     ) -> Result<String, ScimError> {
-        let field = if kind == Kind::User {
-            "userName"
-        } else {
-            "displayName"
-        };
+        let field = kind.unique_attribute();
         let name = doc
             .get(field)
             .and_then(Value::as_str)
@@ -729,11 +725,7 @@ impl Bridge {
     ) -> Result<Value, ScimError> {
         let _one = self.lock(ctx).await;
         let mut doc = Bridge::document(kind, body)?;
-        let field = if kind == Kind::User {
-            "userName"
-        } else {
-            "displayName"
-        };
+        let field = kind.unique_attribute();
         let name = doc
             .get(field)
             .and_then(Value::as_str)

@@ -16,7 +16,6 @@ mod bridge;
 pub mod config;
 mod records;
 
-use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -161,31 +160,77 @@ fn request_id(headers: &HeaderMap) -> String {
         .unwrap_or_else(|| format!("mageflow-{:016x}", rand::random::<u64>()))
 }
 
-type Params = Path<Vec<(String, String)>>;
-
-fn param(p: &[(String, String)], name: &str) -> String {
-    p.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
+/// What every SCIM handler starts from: the root (the guard let the request in), who asks,
+/// the resource type and id the path names, and the query.
+struct Call {
+    root: config::RootConfig,
+    base: String,
+    who: String,
+    request: String,
+    kind: Kind,
+    id: String,
+    query: Vec<(String, String)>,
 }
 
-/// Runs `f` with the request's context.
-fn with_ctx<T>(
-    api: &Api,
-    params: &[(String, String)],
-    headers: &HeaderMap,
-    who: &Principal,
-    f: impl FnOnce(bridge::Ctx<'_>) -> T,
-) -> Option<T> {
-    let root = param(params, "root");
-    let cfg = api.scim.config.root(&root)?;
-    Some(f(bridge::Ctx {
-        root: cfg,
-        base: base(headers, &root),
-        who: who.name.clone(),
-        request: request_id(headers),
-    }))
+impl Call {
+    fn ctx(&self) -> bridge::Ctx<'_> {
+        bridge::Ctx {
+            root: &self.root,
+            base: self.base.clone(),
+            who: self.who.clone(),
+            request: self.request.clone(),
+        }
+    }
+
+    fn query(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl axum::extract::FromRequestParts<Api> for Call {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        api: &Api,
+    ) -> Result<Call, Response> {
+        let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, api)
+            .await
+            .map_err(|e| error(&ScimError::not_found(e.to_string())))?;
+        let param = |name: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let name = param("root");
+        let root = api.scim.config.root(&name).cloned().ok_or_else(|| {
+            error(&ScimError::not_found(format!(
+                "no SCIM root /scim/v2/{name}"
+            )))
+        })?;
+        let who = parts
+            .extensions
+            .get::<Principal>()
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
+        let Query(query) = Query::<Vec<(String, String)>>::from_request_parts(parts, api)
+            .await
+            .map_err(|e| error(&ScimError::bad(ScimType::InvalidValue, e.to_string())))?;
+        Ok(Call {
+            base: base(&parts.headers, &name),
+            request: request_id(&parts.headers),
+            kind: kind_of(&parts.uri),
+            id: param("id"),
+            root,
+            who,
+            query,
+        })
+    }
 }
 
 fn body_json(body: &Bytes) -> Result<Value, ScimError> {
@@ -204,23 +249,10 @@ fn answer(r: Result<Value, ScimError>, status: StatusCode) -> Response {
     }
 }
 
-async fn list_resources(
-    State(api): State<Api>,
-    Path(p): Params,
-    Query(q): Query<Vec<(String, String)>>,
-    Extension(who): Extension<Principal>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-) -> Response {
-    let kind = kind_of(&uri);
-    let r = with_ctx(&api, &p, &headers, &who, |ctx| {
-        let q = ListQuery::parse(&q, bridge::MAX_RESULTS)?;
-        api.scim.list(&ctx, kind, &q)
-    });
-    answer(
-        r.unwrap_or_else(|| Err(ScimError::not_found("no such root"))),
-        StatusCode::OK,
-    )
+async fn list_resources(State(api): State<Api>, call: Call) -> Response {
+    let r = ListQuery::parse(&call.query, bridge::MAX_RESULTS)
+        .and_then(|q| api.scim.list(&call.ctx(), call.kind, &q));
+    answer(r, StatusCode::OK)
 }
 
 /// A SearchRequest body (RFC 7644 §3.4.3) as the query parameters it stands for.
@@ -246,14 +278,7 @@ fn search_params(body: &Value) -> Vec<(String, String)> {
 }
 
 /// `POST /.search`, at the root (users and groups) or under a resource type.
-async fn search(
-    State(api): State<Api>,
-    Path(p): Params,
-    Extension(who): Extension<Principal>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-    body: Bytes,
-) -> Response {
+async fn search(State(api): State<Api>, call: Call, uri: axum::http::Uri, body: Bytes) -> Response {
     let kinds: Vec<Kind> = if uri.path().contains("/Users/") {
         vec![Kind::User]
     } else if uri.path().contains("/Groups/") {
@@ -261,14 +286,10 @@ async fn search(
     } else {
         vec![Kind::User, Kind::Group]
     };
-    let r = with_ctx(&api, &p, &headers, &who, |ctx| {
-        let q = ListQuery::parse(&search_params(&body_json(&body)?), bridge::MAX_RESULTS)?;
-        api.scim.search(&ctx, &kinds, &q)
-    });
-    answer(
-        r.unwrap_or_else(|| Err(ScimError::not_found("no such root"))),
-        StatusCode::OK,
-    )
+    let r = body_json(&body)
+        .and_then(|b| ListQuery::parse(&search_params(&b), bridge::MAX_RESULTS))
+        .and_then(|q| api.scim.search(&call.ctx(), &kinds, &q));
+    answer(r, StatusCode::OK)
 }
 
 /// Anything else under a root: a SCIM 404.
@@ -279,51 +300,15 @@ async fn unknown(uri: axum::http::Uri) -> Response {
     )))
 }
 
-async fn read(
-    State(api): State<Api>,
-    Path(p): Params,
-    Query(q): Query<Vec<(String, String)>>,
-    Extension(who): Extension<Principal>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-) -> Response {
-    let kind = kind_of(&uri);
-    let id = param(&p, "id");
-    let r = with_ctx(&api, &p, &headers, &who, |ctx| {
-        let find = |n: &str| {
-            q.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(n))
-                .map(|(_, v)| v.as_str())
-        };
-        let projection = Projection::parse(find("attributes"), find("excludedAttributes"))?;
-        api.scim.get(&ctx, kind, &id, &projection)
-    });
-    answer(
-        r.unwrap_or_else(|| Err(ScimError::not_found("no such root"))),
-        StatusCode::OK,
-    )
+async fn read(State(api): State<Api>, call: Call) -> Response {
+    let r = Projection::parse(call.query("attributes"), call.query("excludedAttributes"))
+        .and_then(|p| api.scim.get(&call.ctx(), call.kind, &call.id, &p));
+    answer(r, StatusCode::OK)
 }
 
-async fn create(
-    State(api): State<Api>,
-    Path(p): Params,
-    Extension(who): Extension<Principal>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-    body: Bytes,
-) -> Response {
-    let kind = kind_of(&uri);
-    let Some(cfg) = api.scim.config.root(&param(&p, "root")).cloned() else {
-        return error(&ScimError::not_found("no such root"));
-    };
-    let ctx = bridge::Ctx {
-        root: &cfg,
-        base: base(&headers, &param(&p, "root")),
-        who: who.name.clone(),
-        request: request_id(&headers),
-    };
+async fn create(State(api): State<Api>, call: Call, body: Bytes) -> Response {
     let r = match body_json(&body) {
-        Ok(b) => api.scim.create(&ctx, kind, &b).await,
+        Ok(b) => api.scim.create(&call.ctx(), call.kind, &b).await,
         Err(e) => Err(e),
     };
     match r {
@@ -339,29 +324,11 @@ async fn create(
     }
 }
 
-async fn change(
-    api: Api,
-    p: Vec<(String, String)>,
-    who: Principal,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-    body: Bytes,
-    is_patch: bool,
-) -> Response {
-    let kind = kind_of(&uri);
-    let Some(cfg) = api.scim.config.root(&param(&p, "root")).cloned() else {
-        return error(&ScimError::not_found("no such root"));
-    };
-    let ctx = bridge::Ctx {
-        root: &cfg,
-        base: base(&headers, &param(&p, "root")),
-        who: who.name.clone(),
-        request: request_id(&headers),
-    };
-    let r = match body_json(&body) {
+async fn change(api: &Api, call: &Call, body: &Bytes, is_patch: bool) -> Response {
+    let r = match body_json(body) {
         Ok(b) => {
             api.scim
-                .change(&ctx, kind, &param(&p, "id"), &b, is_patch)
+                .change(&call.ctx(), call.kind, &call.id, &b, is_patch)
                 .await
         }
         Err(e) => Err(e),
@@ -369,55 +336,23 @@ async fn change(
     answer(r, StatusCode::OK)
 }
 
-async fn replace(
-    State(api): State<Api>,
-    Path(p): Params,
-    Extension(who): Extension<Principal>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-    body: Bytes,
-) -> Response {
-    change(api, p, who, headers, uri, body, false).await
+async fn replace(State(api): State<Api>, call: Call, body: Bytes) -> Response {
+    change(&api, &call, &body, false).await
 }
 
-async fn modify(
-    State(api): State<Api>,
-    Path(p): Params,
-    Extension(who): Extension<Principal>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-    body: Bytes,
-) -> Response {
-    change(api, p, who, headers, uri, body, true).await
+async fn modify(State(api): State<Api>, call: Call, body: Bytes) -> Response {
+    change(&api, &call, &body, true).await
 }
 
-async fn remove(
-    State(api): State<Api>,
-    Path(p): Params,
-    Extension(who): Extension<Principal>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-) -> Response {
-    let kind = kind_of(&uri);
-    let Some(cfg) = api.scim.config.root(&param(&p, "root")).cloned() else {
-        return error(&ScimError::not_found("no such root"));
-    };
-    let ctx = bridge::Ctx {
-        root: &cfg,
-        base: base(&headers, &param(&p, "root")),
-        who: who.name.clone(),
-        request: request_id(&headers),
-    };
-    match api.scim.delete(&ctx, kind, &param(&p, "id")).await {
+async fn remove(State(api): State<Api>, call: Call) -> Response {
+    match api.scim.delete(&call.ctx(), call.kind, &call.id).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => error(&e),
     }
 }
 
-async fn discovery(Path(p): Params, headers: HeaderMap, uri: axum::http::Uri) -> Response {
-    let root = param(&p, "root");
-    let base = base(&headers, &root);
-    let id = param(&p, "id");
+async fn discovery(call: Call, uri: axum::http::Uri) -> Response {
+    let (base, id) = (call.base, call.id);
     let schemas = [Schema::user(), Schema::group()];
     let list = |items: Vec<Value>| json!({"schemas": [mageflow_scim::LIST_RESPONSE], "totalResults": items.len(), "startIndex": 1, "itemsPerPage": items.len(), "Resources": items});
     let path = uri.path();
