@@ -331,16 +331,41 @@ async fn okta_provisions_an_admin_user_and_pushes_groups() {
             .0,
         204
     );
+    // A custom (AIW) app sends everything as PUT, the leaver too: the same deactivation.
+    let (_, mut whole, _) = call(Method::GET, &format!("{root}/Users/{id}"), OKTA, None).await;
+    whole["active"] = json!(false);
+    let (s, _, _) = call(
+        Method::PUT,
+        &format!("{root}/Users/{id}"),
+        OKTA,
+        Some(whole),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(!admin_user(&sim, "isabella@example.com").is_active);
+    // Sent again (a retry), it changes nothing more.
+    let (_, whole, _) = call(Method::GET, &format!("{root}/Users/{id}"), OKTA, None).await;
+    assert_eq!(
+        call(
+            Method::PUT,
+            &format!("{root}/Users/{id}"),
+            OKTA,
+            Some(whole)
+        )
+        .await
+        .0,
+        200
+    );
     // Exactly once: one create, then one update per change that reached Magento.
     let uid = magento.id;
     let w = writes(&sim);
     assert_eq!(w.iter().filter(|x| x.0 == "create").count(), 1, "{w:?}");
     assert!(w.iter().all(|x| x.1 == "admin_user" && x.2 == uid), "{w:?}");
-    // lastname, deactivate, reactivate, role 1, role 2, role 1, role 2
-    assert_eq!(w.len(), 8, "{w:?}");
+    // lastname, deactivate, reactivate, role 1, role 2, role 1, role 2, deactivate
+    assert_eq!(w.len(), 9, "{w:?}");
     // Every change was a run of scim-admin, requested by okta.
     let runs = engine.store().runs(None).unwrap();
-    assert_eq!(runs.len(), 8);
+    assert_eq!(runs.len(), 9);
     assert!(
         runs.iter()
             .all(|r| r.workflow == "scim-admin" && r.requester == "okta")
@@ -788,4 +813,72 @@ async fn refusals_are_scim_errors_a_provisioning_log_can_show() {
     assert_eq!(types["totalResults"], 2);
     let (_, schemas, _) = call(Method::GET, &format!("{root}/Schemas"), OKTA, None).await;
     assert_eq!(schemas["totalResults"], 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_answer_is_reconciled_and_a_magento_refusal_leaves_no_half_state() {
+    let (sim, _engine, url) = setup(Vec::new()).await;
+    let root = format!("{url}/scim/v2/admin");
+    let user = |name: &str, email: &str| {
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name,
+            "name": {"givenName": "N", "familyName": "M"}, "emails": [{"value": email, "primary": true}]})
+    };
+    // The create lands in Magento, but its answer is lost on the way back: the run looks the
+    // user up before sending anything again, and the provider gets its 201.
+    sim.sim.write().faults.push(magento_sim::faults::Fault {
+        method: Some("POST".into()),
+        path: "/V1/users".into(),
+        status: None,
+        rate: 1.0,
+        latency_ms: 0,
+        drop: true,
+        after: true,
+        retry_after: None,
+        times: Some(1),
+    });
+    let (s, created, _) = call(
+        Method::POST,
+        &format!("{root}/Users"),
+        OKTA,
+        Some(user("lost", "lost@example.com")),
+    )
+    .await;
+    assert_eq!(s, 201, "{created}");
+    let w = writes(&sim);
+    assert_eq!(w.iter().filter(|x| x.0 == "create").count(), 1, "{w:?}");
+    // An email Magento already has: its refusal is a 409, and nothing of the user is kept.
+    let (s, e, _) = call(
+        Method::POST,
+        &format!("{root}/Users"),
+        OKTA,
+        Some(user("twin", "lost@example.com")),
+    )
+    .await;
+    assert_eq!(
+        (s, e["scimType"].clone()),
+        (409, json!("uniqueness")),
+        "{e}"
+    );
+    assert!(
+        e["detail"].as_str().unwrap().contains("already exists"),
+        "{e}"
+    );
+    let filter = format!(
+        "{root}/Users?filter={}",
+        urlencoding::encode(r#"userName eq "twin""#)
+    );
+    assert_eq!(
+        call(Method::GET, &filter, OKTA, None).await.1["totalResults"],
+        0
+    );
+    // Sent again with a free email, the same userName is created.
+    let (s, _, _) = call(
+        Method::POST,
+        &format!("{root}/Users"),
+        OKTA,
+        Some(user("twin", "twin@example.com")),
+    )
+    .await;
+    assert_eq!(s, 201);
+    assert_eq!(writes(&sim).len(), 2);
 }
