@@ -88,7 +88,8 @@ enum Command {
     Magento(magento::MagentoArgs),
     /// Make, build, check and run workflow plugins (Rust, Python, TypeScript).
     Plugin(plugin::PluginArgs),
-    /// Own the data directory: run workflows on their triggers, serve the API.
+    /// Own the data directory: run workflows on their triggers, serve the API, the pages and
+    /// the SCIM roots that mageflow.toml turns on.
     Serve(serve::ServeArgs),
     /// Start a run of a workflow.
     Run(work::RunArgs),
