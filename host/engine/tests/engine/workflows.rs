@@ -26,7 +26,9 @@ fn the_shipped_workflows_load_with_their_plugins() {
             "customer-watch",
             "group-reassign",
             "offboard-admin",
-            "onboard-customer"
+            "onboard-customer",
+            "scim-admin",
+            "scim-customers"
         ]
     );
     let runtime = Arc::new(Runtime::new().unwrap());
@@ -52,6 +54,17 @@ fn the_shipped_workflows_load_with_their_plugins() {
             .require_approval
             .contains("admin-users.deactivate")
     );
+    // Each SCIM root's plugin loads with its own root's grants only.
+    for (name, grants) in [
+        ("scim-admin", "admin-users:read,admin-users:write,approvals"),
+        (
+            "scim-customers",
+            "customers:read,customers:write,customers:delete,approvals",
+        ),
+    ] {
+        let want = mageflow_runtime::Grants::parse(grants).unwrap();
+        assert_eq!(engine.workflow(name).unwrap().def.grants, want, "{name}");
+    }
     let watch = engine.workflow("customer-watch").unwrap();
     assert!(matches!(watch.def.trigger, Trigger::Poll { .. }));
     let onboard = engine.workflow("onboard-customer").unwrap();
