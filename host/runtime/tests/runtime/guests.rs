@@ -406,7 +406,8 @@ fn every_guest_has_a_test() {
     }
     mageflow_test_artifacts::foreach_guest!(collect);
     // The example plugins are tested in tests/runtime/plugins.rs, UPDATE_EACH in host/engine,
-    // CREATE_EACH in host/cli/tests/serve.rs, PY_UNCAUGHT in host/engine.
+    // CREATE_EACH in host/cli/tests/serve.rs, PY_UNCAUGHT in host/engine, SCIM_ADMIN and
+    // SCIM_CUSTOMERS in host/cli/tests/server/scim.rs.
     let tested = [
         "ALLOC_UNBOUNDED",
         "CREATE_EACH",
@@ -418,6 +419,8 @@ fn every_guest_has_a_test() {
         "OFFBOARD_ADMIN",
         "ONBOARD_CUSTOMER",
         "PY_UNCAUGHT",
+        "SCIM_ADMIN",
+        "SCIM_CUSTOMERS",
         "TRAP",
         "UNGRANTED",
         "UPDATE_EACH",
