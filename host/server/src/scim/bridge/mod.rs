@@ -286,14 +286,12 @@ impl Bridge {
                 None,
             )
             .map_err(internal)?;
-        let id = match queued {
-            Queued::Runs(runs) => runs
-                .first()
-                .map(|r| r.id)
-                .ok_or_else(|| internal("no run was queued"))?,
-            Queued::Duplicate(id) => id,
+        // A run just queued is the one `queue` answered; only a joined one is read back.
+        let run = match queued {
+            Queued::Runs(mut runs) => runs.pop().ok_or_else(|| internal("no run was queued"))?,
+            Queued::Duplicate(id) => self.engine.store().run(id).map_err(internal)?,
         };
-        let run = self.engine.store().run(id).map_err(internal)?;
+        let id = run.id;
         if run.status == Status::Queued || run.status == Status::Running {
             return self
                 .engine
