@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{Error, Result, Store, decode, encode};
+use crate::Result;
 
 /// One API token. The secret itself is never stored: only its SHA-256.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,66 +57,25 @@ pub struct AccessEvent {
     pub detail: Value,
 }
 
-impl Store {
-    /// Stores a new token; refused when its id is taken.
-    pub fn put_token(&self, token: &TokenRecord) -> Result<()> {
-        let taken = self.tokens.compare_and_swap(
-            token.id.as_bytes(),
-            None as Option<&[u8]>,
-            Some(encode(token)?),
-        )?;
-        if taken.is_err() {
-            return Err(Error::Refused(format!("token id {} is taken", token.id)));
-        }
-        self.db.flush()?;
-        Ok(())
-    }
+/// Who may act: API tokens and the access audit.
+pub trait AccessStore {
+    /// Stores a new token, durably; refused when its id is taken.
+    fn put_token(&self, token: &TokenRecord) -> Result<()>;
 
     /// The token with this id.
-    pub fn token(&self, id: &str) -> Result<Option<TokenRecord>> {
-        self.tokens
-            .get(id.as_bytes())?
-            .map(|v| decode(&v))
-            .transpose()
-    }
+    fn token(&self, id: &str) -> Result<Option<TokenRecord>>;
 
     /// Every token, by id.
-    pub fn tokens(&self) -> Result<Vec<TokenRecord>> {
-        self.tokens.iter().map(|item| decode(&item?.1)).collect()
-    }
+    fn tokens(&self) -> Result<Vec<TokenRecord>>;
 
-    /// Changes a token in place (revocation, last use).
-    pub fn update_token(&self, id: &str, change: impl Fn(&mut TokenRecord)) -> Result<TokenRecord> {
-        loop {
-            let old = self
-                .tokens
-                .get(id.as_bytes())?
-                .ok_or_else(|| Error::Refused(format!("no token has the id {id}")))?;
-            let mut t: TokenRecord = decode(&old)?;
-            change(&mut t);
-            if self
-                .tokens
-                .compare_and_swap(id.as_bytes(), Some(old), Some(encode(&t)?))?
-                .is_ok()
-            {
-                return Ok(t);
-            }
-        }
-    }
+    /// Changes a token in place (revocation, last use). (The generic
+    /// [`Store::update_token`](crate::Store::update_token) calls this.)
+    fn update_token_with(&self, id: &str, change: &dyn Fn(&mut TokenRecord))
+    -> Result<TokenRecord>;
 
-    /// Appends an access event (its `seq` is assigned here) and makes it durable.
-    pub fn record_event(&self, mut event: AccessEvent) -> Result<AccessEvent> {
-        event.seq = self.next_id()?;
-        self.events
-            .insert(event.seq.to_be_bytes(), encode(&event)?)?;
-        Ok(event)
-    }
+    /// Appends an access event (its `seq` is assigned here).
+    fn record_event(&self, event: AccessEvent) -> Result<AccessEvent>;
 
     /// The access audit, oldest first, from `after` (exclusive) on.
-    pub fn events(&self, after: u64) -> Result<Vec<AccessEvent>> {
-        self.events
-            .range((after + 1).to_be_bytes()..)
-            .map(|item| decode(&item?.1))
-            .collect()
-    }
+    fn events(&self, after: u64) -> Result<Vec<AccessEvent>>;
 }

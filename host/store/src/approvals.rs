@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::runs::RunId;
-use crate::{Error, Result, Store, decode, encode, pair};
+use crate::{Error, Result};
 
 /// Where an approval is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,7 +103,7 @@ pub struct Approval {
 impl Approval {
     /// Settles a pending approval whose time ran out at `now`, as its expiry says. Answers
     /// whether it did.
-    fn lapse(&mut self, now: u64) -> bool {
+    pub(crate) fn lapse(&mut self, now: u64) -> bool {
         if self.status != ApprovalStatus::Pending || self.expires_at.is_none_or(|t| now < t) {
             return false;
         }
@@ -138,65 +138,92 @@ impl Approval {
     }
 }
 
-impl Store {
-    /// Opens the approval for request `index` of a run, or returns the one opened before (a
-    /// replay asks again).
-    pub fn open_approval(&self, mut new: Approval) -> Result<Approval> {
-        let key = pair(new.run, u64::from(new.index));
-        if let Some(existing) = self.approval_for(new.run, new.index)? {
-            return Ok(existing);
+impl Approval {
+    /// Applies `by`'s decision to this approval as read at `now`, as [`ApprovalStore::decide`]
+    /// describes. `Ok(true)`: write it back. `Err` with a lapse: write it back, then refuse.
+    pub(crate) fn settle(
+        &mut self,
+        by: &str,
+        groups: &[String],
+        decision: &Decision,
+        now: u64,
+    ) -> Result<(), Settle> {
+        let id = self.id;
+        if self.lapse(now) {
+            return Err(Settle::Lapsed(Error::Refused(format!(
+                "approval {id} expired at {}: a decision now changes nothing",
+                self.expires_at.unwrap_or(now)
+            ))));
         }
-        new.id = self.next_id()?;
-        let bytes = encode(&new)?;
-        let id = new.id;
-        // Two openers racing on the same request: the first key wins.
-        match self.approval_keys.compare_and_swap(
-            key,
-            None as Option<&[u8]>,
-            Some(&id.to_be_bytes()),
-        )? {
-            Ok(()) => {
-                self.approvals.insert(id.to_be_bytes(), bytes)?;
-                Ok(new)
-            }
-            Err(_) => self
-                .approval_for(new.run, new.index)?
-                .ok_or(Error::NoApproval(id)),
+        let refuse = |why: String| Err(Settle::Refused(Error::Refused(why)));
+        if self.status != ApprovalStatus::Pending {
+            let settled = self
+                .decisions
+                .last()
+                .map(|d| format!(" by {}", d.by))
+                .unwrap_or_default();
+            return refuse(format!(
+                "approval {id} is already {}{settled}: a late decision changes nothing",
+                self.status.name()
+            ));
         }
+        if by == self.requester {
+            return refuse(format!(
+                "{by} started run {} and cannot decide its own approval",
+                self.run
+            ));
+        }
+        if !self.may_decide(by, groups) {
+            return refuse(format!(
+                "{by} is not an approver of approval {id}; its approvers are {}",
+                self.approvers.join(", ")
+            ));
+        }
+        if self.decisions.iter().any(|d| d.by == by) {
+            return refuse(format!("{by} has already decided approval {id}"));
+        }
+        let (approve, comment) = match decision {
+            Decision::Approve(c) => (true, c.clone()),
+            Decision::Reject(why) => (false, Some(why.clone())),
+        };
+        self.decisions.push(DecisionRecord {
+            by: by.to_owned(),
+            approve,
+            comment,
+            at: now,
+        });
+        let approvals = self.decisions.iter().filter(|d| d.approve).count() as u32;
+        if !approve {
+            self.status = ApprovalStatus::Rejected;
+        } else if approvals >= self.required.max(1) {
+            self.status = ApprovalStatus::Approved;
+        }
+        Ok(())
     }
+}
+
+/// Why [`Approval::settle`] changed nothing, or changed only the lapse.
+pub(crate) enum Settle {
+    /// The approval lapsed: store that, then answer the error.
+    Lapsed(Error),
+    /// Refused: nothing to store.
+    Refused(Error),
+}
+
+/// Approvals: opened by runs, decided by people, settled by exactly one decision.
+pub trait ApprovalStore {
+    /// Opens the approval for request `index` of a run, or returns the one opened before (a
+    /// replay asks again). Of two openers racing on the same request, the first wins.
+    fn open_approval(&self, new: Approval) -> Result<Approval>;
 
     /// One approval.
-    pub fn approval(&self, id: u64) -> Result<Approval> {
-        let bytes = self
-            .approvals
-            .get(id.to_be_bytes())?
-            .ok_or(Error::NoApproval(id))?;
-        decode(&bytes)
-    }
+    fn approval(&self, id: u64) -> Result<Approval>;
 
     /// The approval of request `index` of a run, if opened.
-    pub fn approval_for(&self, run: RunId, index: u32) -> Result<Option<Approval>> {
-        match self.approval_keys.get(pair(run, u64::from(index)))? {
-            Some(id) => {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(&id[..8]);
-                self.approval(u64::from_be_bytes(b)).map(Some)
-            }
-            None => Ok(None),
-        }
-    }
+    fn approval_for(&self, run: RunId, index: u32) -> Result<Option<Approval>>;
 
     /// Every approval, oldest first, with this status when given.
-    pub fn approvals(&self, status: Option<ApprovalStatus>) -> Result<Vec<Approval>> {
-        let mut out = Vec::new();
-        for item in self.approvals.iter() {
-            let a: Approval = decode(&item?.1)?;
-            if status.is_none_or(|s| a.status == s) {
-                out.push(a);
-            }
-        }
-        Ok(out)
-    }
+    fn approvals(&self, status: Option<ApprovalStatus>) -> Result<Vec<Approval>>;
 
     /// Records `by`'s decision. Refused, naming why, when the approval is settled or expired,
     /// when `by` started the run, is not among its approvers, or decided already. The first
@@ -204,121 +231,19 @@ impl Store {
     ///
     /// An approver entry names a principal (`alice`) or a group (`group:secops`); `groups` are
     /// those `by` is in.
-    pub fn decide(
+    fn decide(
         &self,
         id: u64,
         by: &str,
         groups: &[String],
         decision: &Decision,
         now: u64,
-    ) -> Result<Approval> {
-        let key = id.to_be_bytes();
-        loop {
-            let old = self.approvals.get(key)?.ok_or(Error::NoApproval(id))?;
-            let mut a: Approval = decode(&old)?;
-            if a.lapse(now) {
-                let new = encode(&a)?;
-                if self
-                    .approvals
-                    .compare_and_swap(key, Some(old), Some(new))?
-                    .is_err()
-                {
-                    continue;
-                }
-                return Err(Error::Refused(format!(
-                    "approval {id} expired at {}: a decision now changes nothing",
-                    a.expires_at.unwrap_or(now)
-                )));
-            }
-            if a.status != ApprovalStatus::Pending {
-                let settled = a
-                    .decisions
-                    .last()
-                    .map(|d| format!(" by {}", d.by))
-                    .unwrap_or_default();
-                return Err(Error::Refused(format!(
-                    "approval {id} is already {}{settled}: a late decision changes nothing",
-                    a.status.name()
-                )));
-            }
-            if by == a.requester {
-                return Err(Error::Refused(format!(
-                    "{by} started run {} and cannot decide its own approval",
-                    a.run
-                )));
-            }
-            if !a.may_decide(by, groups) {
-                return Err(Error::Refused(format!(
-                    "{by} is not an approver of approval {id}; its approvers are {}",
-                    a.approvers.join(", ")
-                )));
-            }
-            if a.decisions.iter().any(|d| d.by == by) {
-                return Err(Error::Refused(format!(
-                    "{by} has already decided approval {id}"
-                )));
-            }
-            let (approve, comment) = match decision {
-                Decision::Approve(c) => (true, c.clone()),
-                Decision::Reject(why) => (false, Some(why.clone())),
-            };
-            a.decisions.push(DecisionRecord {
-                by: by.to_owned(),
-                approve,
-                comment,
-                at: now,
-            });
-            let approvals = a.decisions.iter().filter(|d| d.approve).count() as u32;
-            if !approve {
-                a.status = ApprovalStatus::Rejected;
-            } else if approvals >= a.required.max(1) {
-                a.status = ApprovalStatus::Approved;
-            }
-            let new = encode(&a)?;
-            if self
-                .approvals
-                .compare_and_swap(key, Some(old), Some(new))?
-                .is_ok()
-            {
-                return Ok(a);
-            }
-        }
-    }
+    ) -> Result<Approval>;
 
     /// Replaces an approval's structured details (the engine attaches a dry run's plan).
-    pub fn set_approval_details(&self, id: u64, details_json: &str) -> Result<Approval> {
-        let key = id.to_be_bytes();
-        loop {
-            let old = self.approvals.get(key)?.ok_or(Error::NoApproval(id))?;
-            let mut a: Approval = decode(&old)?;
-            a.details_json = Some(details_json.to_owned());
-            if self
-                .approvals
-                .compare_and_swap(key, Some(old), Some(encode(&a)?))?
-                .is_ok()
-            {
-                return Ok(a);
-            }
-        }
-    }
+    fn set_approval_details(&self, id: u64, details_json: &str) -> Result<Approval>;
 
     /// Settles a pending approval whose time ran out (as its expiry says). Answers the
     /// approval as this call settled it, or `None` when it had nothing to settle.
-    pub fn expire(&self, id: u64, now: u64) -> Result<Option<Approval>> {
-        let key = id.to_be_bytes();
-        loop {
-            let old = self.approvals.get(key)?.ok_or(Error::NoApproval(id))?;
-            let mut a: Approval = decode(&old)?;
-            if !a.lapse(now) {
-                return Ok(None);
-            }
-            if self
-                .approvals
-                .compare_and_swap(key, Some(old), Some(encode(&a)?))?
-                .is_ok()
-            {
-                return Ok(Some(a));
-            }
-        }
-    }
+    fn expire(&self, id: u64, now: u64) -> Result<Option<Approval>>;
 }

@@ -38,6 +38,48 @@ pub enum Error {
     /// A decision was refused (the reason names why).
     #[error("{0}")]
     Refused(String),
+    /// PostgreSQL cannot be reached, or stopped answering.
+    #[error(
+        "PostgreSQL is unavailable ({0}): check that it runs and that the store's URL is right; nothing is lost, and mageflow carries on when it answers again"
+    )]
+    Unavailable(String),
+    /// PostgreSQL refused a statement.
+    #[error("PostgreSQL refused a statement: {0}")]
+    Postgres(String),
+    /// The database's schema is newer than this mageflow knows.
+    #[error(
+        "the database's mageflow schema is at version {found}, newer than this mageflow's {known}: run the newer mageflow, or restore a backup taken before it migrated"
+    )]
+    SchemaTooNew {
+        /// The version found.
+        found: i32,
+        /// The newest version this build knows.
+        known: i32,
+    },
+}
+
+impl Error {
+    /// Reads a PostgreSQL error: a refusal names the server's own words, a lost connection
+    /// is [`Error::Unavailable`].
+    pub(crate) fn postgres(e: tokio_postgres::Error) -> Error {
+        match e.as_db_error() {
+            Some(db) => Error::Postgres(format!(
+                "{} ({}){}",
+                db.message(),
+                db.code().code(),
+                db.detail().map(|d| format!(": {d}")).unwrap_or_default()
+            )),
+            None if e.is_closed()
+                || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()) =>
+            {
+                Error::Unavailable(e.to_string())
+            }
+            None => Error::Postgres(match std::error::Error::source(&e) {
+                Some(source) => format!("{e}: {source}"),
+                None => e.to_string(),
+            }),
+        }
+    }
 }
 
 impl From<sled::transaction::TransactionError<Error>> for Error {

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::Result;
 use crate::runs::RunId;
-use crate::{Error, Result, Store, decode, encode, pair};
 
 /// One recorded host call.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,89 +67,40 @@ pub struct AuditEntry {
     pub at: u64,
 }
 
-impl Store {
-    /// A run's recorded calls, in order, up to the first one missing (see [`in_sequence`]).
-    pub fn journal(&self, run: RunId) -> Result<Vec<Entry>> {
-        in_sequence(&self.journal, run, decode)
-    }
+/// Each run's journal, clock readings and state reads, and the audit of Magento writes.
+///
+/// Journal records are written one by one and made durable by the next
+/// [`Backend::flush`](crate::Backend::flush); a reader stops at the first missing sequence
+/// number, so if a crash kept a later record but lost an earlier one, no answer is ever
+/// matched to the wrong call.
+pub trait JournalStore {
+    /// A run's recorded calls, in order, up to the first one missing.
+    fn journal(&self, run: RunId) -> Result<Vec<Entry>>;
 
     /// Records (or completes) one call of a run.
-    pub fn record(&self, run: RunId, entry: &Entry) -> Result<()> {
-        self.journal.insert(pair(run, entry.seq), encode(entry)?)?;
-        Ok(())
-    }
+    fn record(&self, run: RunId, entry: &Entry) -> Result<()>;
 
-    /// Records several calls of a run, in order. Not one atomic batch on purpose: a sled batch
-    /// takes the database's global write lock, which waits for every flush in progress and
-    /// stalls every other writer behind it. A crash may keep a prefix of these; the reader
-    /// stops at the first gap, and a call missing from the journal is asked again on replay.
-    pub fn record_all(&self, run: RunId, entries: &[Entry]) -> Result<()> {
-        for e in entries {
-            self.journal.insert(pair(run, e.seq), encode(e)?)?;
-        }
-        Ok(())
-    }
+    /// Records several calls of a run, in order. A crash may keep a prefix of them.
+    fn record_all(&self, run: RunId, entries: &[Entry]) -> Result<()>;
 
     /// A run's clock readings (nanoseconds since the Unix epoch), in order.
-    pub fn clock_readings(&self, run: RunId) -> Result<Vec<u128>> {
-        in_sequence(&self.clock, run, |v| {
-            let b: [u8; 16] = v.try_into().map_err(|_| {
-                Error::Corrupt(format!(
-                    "run {run} has a clock reading of {} bytes",
-                    v.len()
-                ))
-            })?;
-            Ok(u128::from_be_bytes(b))
-        })
-    }
+    fn clock_readings(&self, run: RunId) -> Result<Vec<u128>>;
 
     /// Records a run's clock reading number `seq`.
-    pub fn record_clock(&self, run: RunId, seq: u64, nanos: u128) -> Result<()> {
-        self.clock.insert(pair(run, seq), &nanos.to_be_bytes())?;
-        Ok(())
-    }
+    fn record_clock(&self, run: RunId, seq: u64, nanos: u128) -> Result<()>;
+
+    /// The state values a run read, in order (journaled so a replay reads the same).
+    fn state_reads(&self, run: RunId) -> Result<Vec<Option<String>>>;
+
+    /// Records a run's state read number `seq`.
+    fn record_state_read(&self, run: RunId, seq: u64, value: Option<&str>) -> Result<()>;
 
     /// Appends an audit entry.
-    pub fn audit(&self, entry: &AuditEntry) -> Result<()> {
-        let id = self.next_id()?;
-        self.audit.insert(pair(entry.run, id), encode(entry)?)?;
-        Ok(())
-    }
+    fn audit(&self, entry: &AuditEntry) -> Result<()>;
 
     /// Every run's audit entries, run by run.
-    pub fn audit_all(&self) -> Result<Vec<AuditEntry>> {
-        self.audit.iter().map(|item| decode(&item?.1)).collect()
-    }
+    fn audit_all(&self) -> Result<Vec<AuditEntry>>;
 
     /// A run's audit entries, in order.
-    pub fn audit_of(&self, run: RunId) -> Result<Vec<AuditEntry>> {
-        self.audit
-            .scan_prefix(run.to_be_bytes())
-            .map(|item| decode(&item?.1))
-            .collect()
-    }
-}
-
-/// A run's numbered records (keys `run ++ seq`, seq from 0), read in order up to the first
-/// missing number. Records are written one by one; if a crash kept a later one but lost an
-/// earlier one, everything from the gap on is ignored, so no answer is ever matched to the
-/// wrong call.
-pub(crate) fn in_sequence<T>(
-    tree: &sled::Tree,
-    run: RunId,
-    read: impl Fn(&[u8]) -> Result<T>,
-) -> Result<Vec<T>> {
-    let mut out = Vec::new();
-    for item in tree.scan_prefix(run.to_be_bytes()) {
-        let (key, value) = item?;
-        let seq = key
-            .get(8..16)
-            .and_then(|b| <[u8; 8]>::try_from(b).ok())
-            .map(u64::from_be_bytes);
-        if seq != Some(out.len() as u64) {
-            break;
-        }
-        out.push(read(&value)?);
-    }
-    Ok(out)
+    fn audit_of(&self, run: RunId) -> Result<Vec<AuditEntry>>;
 }

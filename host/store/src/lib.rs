@@ -1,12 +1,17 @@
-//! mageflow's durable state, in sled: runs with their trigger and pinned plugin, each run's
-//! journal of host calls and clock readings, approvals with every decision, trigger cursors and
-//! dedupe keys, the audit of Magento writes, per-workflow plugin state, and who may act (API
-//! token hashes and the access audit), and the SCIM bridge's resources.
+//! mageflow's durable state: runs with their trigger and pinned plugin, each run's journal of
+//! host calls and clock readings, approvals with every decision, trigger cursors and dedupe
+//! keys, the audit of Magento writes, per-workflow plugin state, who may act (API token hashes
+//! and the access audit), and the SCIM bridge's resources.
 //!
-//! The store is a narrow interface over a few trees, so another backend (PostgreSQL with
-//! `FOR UPDATE SKIP LOCKED` leases) can take its place without touching the engine. Records
-//! are JSON; keys are big-endian ids so trees iterate in id order. sled allows one process per
-//! directory: [`Store::open`] names that cause when the directory is taken.
+//! [`Store`] is a cheap handle over a [`Backend`], of which there are two:
+//! - sled ([`Store::open`]), embedded in the data directory: one process, nothing to set up;
+//! - PostgreSQL ([`Store::postgres`]), a server that operations teams already run and back
+//!   up, its schema versioned and migrated at start.
+//!
+//! Both keep the same promises, which the engine's tests check on each: a write is durable
+//! once [`Backend::flush`] returns; queueing runs with a dedupe key or a cursor move is all or
+//! nothing to anyone who could be told of it; a journal is read up to its first gap; of two
+//! racing decisions exactly one settles an approval.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -15,179 +20,156 @@ mod access;
 mod approvals;
 mod error;
 mod journal;
+mod postgres;
 mod runs;
 mod scim;
+mod sled;
 
+use std::fmt;
+use std::ops::Deref;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
-pub use access::{AccessEvent, TokenRecord};
-pub use approvals::{Approval, ApprovalStatus, Decision, DecisionRecord, Expiry};
+pub use access::{AccessEvent, AccessStore, TokenRecord};
+pub use approvals::{Approval, ApprovalStatus, ApprovalStore, Decision, DecisionRecord, Expiry};
 pub use error::{Error, Result};
-pub use journal::{AuditEntry, Entry, EntryState, FieldChange};
-pub use runs::{NewRun, Queued, Retrying, Run, RunId, Started, Status};
+pub use journal::{AuditEntry, Entry, EntryState, FieldChange, JournalStore};
+pub use postgres::{SCHEMA_VERSION, migrate};
+pub use runs::{NewRun, Queued, Retrying, Run, RunId, RunStore, Started, Status};
+pub use scim::ScimStore;
+pub use sled::BUSY_GRACE;
 
-/// How long [`Store::open`] waits for a busy data directory before it names the other process.
-pub const BUSY_GRACE: Duration = Duration::from_secs(1);
+/// What a store keeps, whatever keeps it. Split by subject; the supertraits' methods are
+/// callable on a [`Store`] without importing them.
+pub trait Backend:
+    RunStore + JournalStore + ApprovalStore + AccessStore + ScimStore + Send + Sync
+{
+    /// Which backend this is, for `/readyz` and errors (`sled /var/lib/mageflow`,
+    /// `postgres 127.0.0.1:5432/mageflow`).
+    fn describe(&self) -> String;
 
-fn is_busy(e: &sled::Error) -> bool {
-    let text = e.to_string();
-    text.contains("lock") || text.contains("WouldBlock") || text.contains("temporarily unavailable")
+    /// Makes everything written so far durable. The engine calls it after recording a
+    /// write's intent and before sending the write.
+    fn flush(&self) -> Result<()>;
+
+    /// Whether the store answers now (`/readyz`): the error says why not.
+    fn check(&self) -> Result<()>;
+
+    /// Takes the store for this process's worker: `serve` calls it before it runs anything.
+    /// sled's directory is one process's already; PostgreSQL takes a session lock, and a
+    /// second worker on the same database is refused, naming why.
+    fn take_worker_lock(&self) -> Result<()>;
+
+    /// Keeps a plugin's bytes under its content hash, so a run can load exactly the plugin it
+    /// started with after the file changed.
+    fn put_plugin(&self, hash: &str, bytes: &[u8]) -> Result<()>;
+
+    /// The plugin bytes stored under `hash`.
+    fn plugin(&self, hash: &str) -> Result<Option<Vec<u8>>>;
+
+    /// A trigger cursor (poll position, next cron fire), by key, as JSON. (The generic
+    /// [`Store::cursor`] reads it into its type.)
+    fn cursor_value(&self, key: &str) -> Result<Option<Value>>;
+
+    /// Sets a trigger cursor.
+    fn set_cursor_value(&self, key: &str, value: &Value) -> Result<()>;
+
+    /// A value a workflow's plugin stored with `runtime.state-set`.
+    fn state(&self, workflow: &str, key: &str) -> Result<Option<String>>;
+
+    /// Stores a workflow's plugin state value.
+    fn set_state(&self, workflow: &str, key: &str, value: &str) -> Result<()>;
 }
 
-/// The open store. Cheap to clone; every clone is the same database.
-#[derive(Clone, Debug)]
+/// The open store. Cheap to clone; every clone is the same database. Every [`Backend`] method
+/// is called on it directly; the few generic ones are its own.
+#[derive(Clone)]
 pub struct Store {
-    db: sled::Db,
-    runs: sled::Tree,
-    journal: sled::Tree,
-    clock: sled::Tree,
-    approvals: sled::Tree,
-    approval_keys: sled::Tree,
-    plugins: sled::Tree,
-    cursors: sled::Tree,
-    dedupe: sled::Tree,
-    audit: sled::Tree,
-    state: sled::Tree,
-    state_reads: sled::Tree,
-    tokens: sled::Tree,
-    events: sled::Tree,
-    scim: sled::Tree,
-    /// Held while runs are queued: sled allows one process per directory, so this lock is
-    /// enough to check and take a dedupe key without a storage transaction.
-    queueing: Arc<Mutex<()>>,
+    backend: Arc<dyn Backend>,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Store")
+            .field(&self.backend.describe())
+            .finish()
+    }
+}
+
+impl Deref for Store {
+    type Target = dyn Backend;
+
+    fn deref(&self) -> &(dyn Backend + 'static) {
+        &*self.backend
+    }
 }
 
 impl Store {
-    /// Opens (or creates) the store in `dir`.
+    /// Opens (or creates) the sled store in `dir`.
     ///
     /// A directory that is busy is tried again for up to [`BUSY_GRACE`]: sled's background
     /// writers can hold the lock a moment after the last handle in this process is dropped, so
     /// a reopen right after a close would otherwise fail. A directory still busy after that is
     /// held by another process, and the error says so.
     pub fn open(dir: &Path) -> Result<Store> {
-        let deadline = Instant::now() + BUSY_GRACE;
-        loop {
-            match sled::Config::new().path(dir).open() {
-                Ok(db) => return Store::with(db),
-                Err(e) if is_busy(&e) => {
-                    if Instant::now() >= deadline {
-                        return Err(Error::Busy(dir.display().to_string()));
-                    }
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Err(source) => {
-                    return Err(Error::Open {
-                        dir: dir.display().to_string(),
-                        source,
-                    });
-                }
-            }
-        }
+        Ok(Store::over(sled::Sled::open(dir)?))
     }
 
-    /// A store that lives in memory and vanishes when dropped (tests, dry runs).
+    /// A sled store that lives in memory and vanishes when dropped (tests, dry runs).
     pub fn temporary() -> Result<Store> {
-        Store::with(sled::Config::new().temporary(true).open()?)
+        Ok(Store::over(sled::Sled::temporary()?))
     }
 
-    fn with(db: sled::Db) -> Result<Store> {
-        Ok(Store {
-            runs: db.open_tree("runs")?,
-            journal: db.open_tree("journal")?,
-            clock: db.open_tree("clock")?,
-            approvals: db.open_tree("approvals")?,
-            approval_keys: db.open_tree("approval-keys")?,
-            plugins: db.open_tree("plugins")?,
-            cursors: db.open_tree("cursors")?,
-            dedupe: db.open_tree("dedupe")?,
-            audit: db.open_tree("audit")?,
-            state: db.open_tree("state")?,
-            state_reads: db.open_tree("state-reads")?,
-            tokens: db.open_tree("tokens")?,
-            events: db.open_tree("events")?,
-            scim: db.open_tree("scim")?,
-            queueing: Arc::default(),
-            db,
-        })
+    /// Connects to PostgreSQL at `url` (`postgres://user@host:port/db`), applying the
+    /// schema's migrations first. Refused, naming both versions, when the database was
+    /// migrated by a newer mageflow.
+    pub fn postgres(url: &str) -> Result<Store> {
+        Ok(Store::over(postgres::Postgres::connect(url)?))
     }
 
-    /// Makes everything written so far durable (an fsync). The engine calls it after recording
-    /// a write's intent and before sending the write.
-    pub fn flush(&self) -> Result<()> {
-        self.db.flush()?;
-        Ok(())
-    }
-
-    /// A fresh id, unique and increasing across restarts.
-    fn next_id(&self) -> Result<u64> {
-        // sled's ids start at 0; ours start at 1.
-        Ok(self.db.generate_id()? + 1)
-    }
-
-    /// Keeps a plugin's bytes under its content hash, so a run can load exactly the plugin it
-    /// started with after the file changed.
-    pub fn put_plugin(&self, hash: &str, bytes: &[u8]) -> Result<()> {
-        if !self.plugins.contains_key(hash)? {
-            self.plugins.insert(hash, bytes)?;
+    /// A store over any backend.
+    pub fn over(backend: impl Backend + 'static) -> Store {
+        Store {
+            backend: Arc::new(backend),
         }
-        Ok(())
-    }
-
-    /// The plugin bytes stored under `hash`.
-    pub fn plugin(&self, hash: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self.plugins.get(hash)?.map(|b| b.to_vec()))
     }
 
     /// A trigger cursor (poll position, next cron fire), by key.
     pub fn cursor<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
-        self.cursors.get(key)?.map(|b| decode(&b)).transpose()
+        self.backend
+            .cursor_value(key)?
+            .map(|v| {
+                serde_json::from_value(v)
+                    .map_err(|e| Error::Corrupt(format!("cursor {key} cannot be read: {e}")))
+            })
+            .transpose()
     }
 
     /// Sets a trigger cursor.
     pub fn set_cursor<T: Serialize>(&self, key: &str, value: &T) -> Result<()> {
-        self.cursors.insert(key, encode(value)?)?;
-        Ok(())
+        let value = serde_json::to_value(value)
+            .map_err(|e| Error::Corrupt(format!("cannot encode cursor {key}: {e}")))?;
+        self.backend.set_cursor_value(key, &value)
     }
 
-    /// A value a workflow's plugin stored with `runtime.state-set`.
-    pub fn state(&self, workflow: &str, key: &str) -> Result<Option<String>> {
-        Ok(self
-            .state
-            .get(state_key(workflow, key))?
-            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    /// Writes how a started run's attempt ended ([`RunStore::end_attempt_with`]).
+    pub fn end_attempt(&self, started: &Started, change: impl Fn(&mut Run)) -> Result<Run> {
+        self.backend.end_attempt_with(started, &change)
     }
 
-    /// Stores a workflow's plugin state value.
-    pub fn set_state(&self, workflow: &str, key: &str, value: &str) -> Result<()> {
-        self.state
-            .insert(state_key(workflow, key), value.as_bytes())?;
-        Ok(())
-    }
-}
-
-impl Store {
-    /// The state values a run read, in order (journaled so a replay reads the same).
-    pub fn state_reads(&self, run: u64) -> Result<Vec<Option<String>>> {
-        journal::in_sequence(&self.state_reads, run, decode)
+    /// Changes a run in place ([`RunStore::update_run_with`]).
+    pub fn update_run(&self, id: RunId, change: impl Fn(&mut Run)) -> Result<Run> {
+        self.backend.update_run_with(id, &change)
     }
 
-    /// Records a run's state read number `seq`.
-    pub fn record_state_read(&self, run: u64, seq: u64, value: Option<&str>) -> Result<()> {
-        self.state_reads.insert(pair(run, seq), encode(&value)?)?;
-        Ok(())
+    /// Changes a token in place ([`AccessStore::update_token_with`]).
+    pub fn update_token(&self, id: &str, change: impl Fn(&mut TokenRecord)) -> Result<TokenRecord> {
+        self.backend.update_token_with(id, &change)
     }
-}
-
-fn state_key(workflow: &str, key: &str) -> Vec<u8> {
-    let mut k = workflow.as_bytes().to_vec();
-    k.push(0);
-    k.extend_from_slice(key.as_bytes());
-    k
 }
 
 pub(crate) fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>> {
@@ -196,12 +178,4 @@ pub(crate) fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>> {
 
 pub(crate) fn decode<T: DeserializeOwned>(b: &[u8]) -> Result<T> {
     serde_json::from_slice(b).map_err(|e| Error::Corrupt(format!("cannot read a record: {e}")))
-}
-
-/// Two big-endian ids, so a run's entries sort by sequence.
-pub(crate) fn pair(a: u64, b: u64) -> [u8; 16] {
-    let mut k = [0u8; 16];
-    k[..8].copy_from_slice(&a.to_be_bytes());
-    k[8..].copy_from_slice(&b.to_be_bytes());
-    k
 }

@@ -9,6 +9,8 @@ use mageflow_magento::{Auth, Connection, MagentoClient};
 use mageflow_runtime::Runtime;
 use mageflow_store::{Status, Store};
 
+use crate::stores;
+
 /// 2026-11-27 00:00:00 UTC, a whole minute.
 const T0: u64 = 1_795_737_600;
 
@@ -59,10 +61,9 @@ fn finish_all(engine: &Engine) {
 
 #[test]
 fn ticks_fire_once_and_a_restart_neither_loses_nor_doubles_one() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cron-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let place = stores::Place::new("cron");
     {
-        let e = engine(Store::open(&dir).unwrap(), "skip", "allow");
+        let e = engine(place.open(), "skip", "allow");
         assert!(
             e.cron_tick("tick", T0 + 5).unwrap().is_empty(),
             "first start owes nothing"
@@ -76,18 +77,17 @@ fn ticks_fire_once_and_a_restart_neither_loses_nor_doubles_one() {
         e.store().flush().unwrap();
     }
     // Restart within the same minute, then reach the next tick.
-    let e = engine(Store::open(&dir).unwrap(), "skip", "allow");
+    let e = engine(place.open(), "skip", "allow");
     assert!(
         e.cron_tick("tick", T0 + 62).unwrap().is_empty(),
         "a restart does not double"
     );
     assert_eq!(e.cron_tick("tick", T0 + 121).unwrap().len(), 1, "nor lose");
     assert_eq!(ticks(&e), [T0 + 60, T0 + 120]);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn after_downtime(missed: &str) -> Vec<u64> {
-    let e = engine(Store::temporary().unwrap(), missed, "allow");
+    let e = engine(stores::fresh(), missed, "allow");
     e.cron_tick("tick", T0).unwrap();
     // Down from T0 until T0 + 10 min + 30 s: ticks at +1 .. +10 min were missed, the one at
     // +10 min is 30 s late (within the grace).
@@ -112,7 +112,7 @@ fn missed_ticks_follow_the_policy() {
         [T0 + 420, T0 + 480, T0 + 540, T0 + 600],
         "the latest four"
     );
-    let e = engine(Store::temporary().unwrap(), "skip", "allow");
+    let e = engine(stores::fresh(), "skip", "allow");
     e.cron_tick("tick", T0).unwrap();
     e.cron_tick("tick", T0 + 3600).unwrap();
     assert_eq!(ticks(&e), [T0 + 3600]);
@@ -120,7 +120,7 @@ fn missed_ticks_follow_the_policy() {
 
 #[test]
 fn overlap_skip_waits_for_the_previous_run() {
-    let e = engine(Store::temporary().unwrap(), "skip", "skip");
+    let e = engine(stores::fresh(), "skip", "skip");
     e.cron_tick("tick", T0).unwrap();
     assert_eq!(e.cron_tick("tick", T0 + 60).unwrap().len(), 1);
     assert!(
@@ -129,7 +129,7 @@ fn overlap_skip_waits_for_the_previous_run() {
     );
     finish_all(&e);
     assert_eq!(e.cron_tick("tick", T0 + 180).unwrap().len(), 1);
-    let allow = engine(Store::temporary().unwrap(), "skip", "allow");
+    let allow = engine(stores::fresh(), "skip", "allow");
     allow.cron_tick("tick", T0).unwrap();
     allow.cron_tick("tick", T0 + 60).unwrap();
     assert_eq!(allow.cron_tick("tick", T0 + 120).unwrap().len(), 1);

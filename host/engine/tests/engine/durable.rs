@@ -10,7 +10,7 @@ use std::time::Duration;
 use mageflow_engine::{Engine, Event, Workflow};
 use mageflow_magento::{Auth, Connection, MagentoClient};
 use mageflow_runtime::Runtime;
-use mageflow_store::{ApprovalStatus, Decision, EntryState, Status, Store};
+use mageflow_store::{ApprovalStatus, Decision, EntryState, Status};
 use mageflow_test_artifacts as built;
 use magento_sim::{Server, SimConfig};
 
@@ -55,7 +55,7 @@ fn workflow(name: &str, plugin: &str, extra: &str) -> Workflow {
 }
 
 fn engine(server: &Server, wf: Workflow) -> Engine {
-    let engine = Engine::new(Store::temporary().unwrap(), runtime());
+    let engine = Engine::new(crate::stores::fresh(), runtime());
     engine.add(wf, client(server)).expect("the workflow loads");
     engine
 }

@@ -8,14 +8,13 @@ use std::time::Duration;
 use mageflow_engine::{Engine, Workflow};
 use mageflow_magento::{Auth, Connection, MagentoClient};
 use mageflow_runtime::Runtime;
-use mageflow_store::Store;
 
 /// 2026-11-27 00:00:00 UTC, a whole minute.
 const T0: u64 = 1_795_737_600;
 
 fn cron_engine() -> Arc<Engine> {
     let engine = Engine::new(
-        Store::temporary().unwrap(),
+        crate::stores::fresh(),
         Arc::new(Runtime::new().unwrap()),
     );
     let text = format!(

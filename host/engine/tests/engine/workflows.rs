@@ -8,7 +8,6 @@ use mageflow_engine::workflow::{Missed, Overlap, Signature, Trigger};
 use mageflow_engine::{Engine, Workflow};
 use mageflow_magento::{Auth, Connection, MagentoClient};
 use mageflow_runtime::Runtime;
-use mageflow_store::Store;
 
 fn workflows_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflows")
@@ -32,7 +31,7 @@ fn the_shipped_workflows_load_with_their_plugins() {
         ]
     );
     let runtime = Arc::new(Runtime::new().unwrap());
-    let engine = Engine::new(Store::temporary().unwrap(), runtime);
+    let engine = Engine::new(crate::stores::fresh(), runtime);
     let client = Arc::new(
         MagentoClient::new(Connection::new(
             "http://127.0.0.1:9",
