@@ -192,7 +192,8 @@ fn start() -> Server {
     );
     {
         use std::os::unix::process::CommandExt;
-        Command::new("sh")
+        // Left running on purpose: it outlives this process to stop the server.
+        let watcher = Command::new("sh")
             .args(["-c", &watcher])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -200,6 +201,7 @@ fn start() -> Server {
             .process_group(0)
             .spawn()
             .unwrap();
+        std::mem::forget(watcher);
     }
     Server {
         url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),

@@ -8,6 +8,8 @@
 //!
 //! ```toml
 //! data-dir = "/var/lib/mageflow"
+//! # PostgreSQL instead of sled in the data directory (the URL may hold a password).
+//! store = { url = { env = "MAGEFLOW_STORE_URL" } }
 //! workflows = "/etc/mageflow/workflows"
 //! listen = "127.0.0.1:7878"
 //!
@@ -211,10 +213,20 @@ impl ScimFile {
     }
 }
 
+/// `store = { url = { env = "MAGEFLOW_STORE_URL" } }`: PostgreSQL instead of sled. The URL
+/// may hold a password, so it is a secret.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoreFile {
+    url: Option<Secret>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct File {
     data_dir: Option<PathBuf>,
+    #[serde(default)]
+    store: StoreFile,
     workflows: Option<PathBuf>,
     cache_dir: Option<PathBuf>,
     listen: Option<String>,
@@ -367,6 +379,7 @@ impl Config {
                 "magento.access-token-secret",
                 m.access_token_secret,
             ),
+            ("MAGEFLOW_STORE_URL", "store.url", file.store.url),
         ];
         for (name, key, secret) in secrets {
             if let Some(s) = secret {

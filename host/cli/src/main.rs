@@ -18,6 +18,7 @@ mod plugin_new;
 mod provenance;
 mod sdks;
 mod serve;
+mod store;
 mod work;
 
 use std::process::ExitCode;
@@ -103,6 +104,8 @@ enum Command {
     Tokens(access::TokensArgs),
     /// Read the audit: sign-ins, run starts, decisions, token changes, Magento writes.
     Audit(access::AuditArgs),
+    /// The PostgreSQL store: apply its schema's migrations.
+    Store(store::StoreArgs),
 }
 
 /// A usage problem found after parsing (exit code 2).
@@ -152,6 +155,7 @@ fn main() -> ExitCode {
             Command::Workflows(args) => work::workflows(args).await,
             Command::Tokens(args) => access::tokens(args).await,
             Command::Audit(args) => access::audit(args).await,
+            Command::Store(args) => store::run(args).await,
         }
     });
     match result {

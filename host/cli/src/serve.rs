@@ -31,6 +31,16 @@ pub(crate) struct DataPlaces {
     /// [default: mageflow-data]
     #[arg(long, env = "MAGEFLOW_DATA_DIR", value_name = "DIR", global = true)]
     data_dir: Option<PathBuf>,
+    /// Keep the data in PostgreSQL instead: `postgres://USER:PASSWORD@HOST:PORT/DATABASE`
+    /// (also `store = { url = { env = "VAR" } }` in mageflow.toml). Its schema is migrated
+    /// at start. [default: sled in the data directory]
+    #[arg(
+        long = "store",
+        env = "MAGEFLOW_STORE_URL",
+        value_name = "URL",
+        global = true
+    )]
+    store_url: Option<String>,
     /// Where compiled plugins are kept (default: $XDG_CACHE_HOME or ~/.cache, then
     /// mageflow/compiled).
     #[arg(long, env = "MAGEFLOW_CACHE_DIR", value_name = "DIR", global = true)]
@@ -53,6 +63,21 @@ impl DataPlaces {
     /// The data directory.
     pub(crate) fn data_dir(&self) -> PathBuf {
         config::pick(self.data_dir.clone(), "MAGEFLOW_DATA_DIR", "mageflow-data")
+    }
+
+    /// The PostgreSQL URL, when the data lives there.
+    pub(crate) fn store_url(&self) -> Option<String> {
+        self.store_url
+            .clone()
+            .or_else(|| config::var("MAGEFLOW_STORE_URL"))
+    }
+
+    /// Opens the store: PostgreSQL when a URL is given, else sled in the data directory.
+    pub(crate) fn open_store(&self) -> anyhow::Result<Store> {
+        Ok(match self.store_url() {
+            Some(url) => Store::postgres(&url)?,
+            None => Store::open(&self.data_dir())?,
+        })
     }
 
     /// The compile cache directory, if one is set.
@@ -147,7 +172,7 @@ pub(crate) fn engine(places: &Places) -> anyhow::Result<Arc<Engine>> {
 /// Opens the store, with no workflow loaded: for what reads and writes the store alone
 /// (tokens, the audit).
 pub(crate) fn store_engine(data: &DataPlaces) -> anyhow::Result<Arc<Engine>> {
-    let store = Store::open(&data.data_dir())?;
+    let store = data.open_store()?;
     Ok(Arc::new(Engine::new(
         store,
         Arc::new(compile_runtime(data.cache_dir().as_deref(), false)?),
@@ -174,6 +199,7 @@ pub(crate) fn client_for(
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let access = access(args.metrics_open)?;
     let engine = engine(&args.places)?;
+    engine.store().take_worker_lock()?;
     let listen: String = config::pick(args.listen, "MAGEFLOW_LISTEN", "127.0.0.1:7878");
     let listener = tokio::net::TcpListener::bind(&listen)
         .await

@@ -4,6 +4,8 @@
 //! (issue 11): a quarter of the requests refused, failed after Magento applied them, or
 //! dropped unanswered; and through a minute of 503s, which the run waits out `retrying`.
 
+#[path = "../../../tests/support/postgres.rs"]
+mod postgres;
 #[path = "support/proxy.rs"]
 mod proxy;
 #[path = "support/sim.rs"]
@@ -74,6 +76,12 @@ fn serve(dir: &Path, sim: &Server) -> Serve {
 
 /// Starts `mageflow serve` against the Magento at `magento` (a proxy, say).
 fn serve_via(dir: &Path, magento: &str) -> Serve {
+    serve_on(dir, magento, None).expect("mageflow serve starts")
+}
+
+/// Starts `mageflow serve` on the PostgreSQL store at `store` when given; answers what it
+/// printed on stderr when it exits before listening.
+fn serve_on(dir: &Path, magento: &str, store: Option<&str>) -> Result<Serve, String> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mageflow"))
         .env_clear()
         .env("MAGEFLOW_MAGENTO_URL", magento)
@@ -91,24 +99,44 @@ fn serve_via(dir: &Path, magento: &str) -> Serve {
         .arg(dir.join("workflows"))
         .arg("--data-dir")
         .arg(dir.join("data"))
+        .args(store.map(|url| ["--store", url]).into_iter().flatten())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(if store.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        })
         .spawn()
         .expect("mageflow serve starts");
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     let url = loop {
-        let line = lines
-            .next()
-            .expect("serve printed its address before exiting")
-            .unwrap();
-        if let Some(url) = line.strip_prefix("listening on ") {
-            break url.to_owned();
+        match lines.next() {
+            Some(line) => {
+                if let Some(url) = line.unwrap().strip_prefix("listening on ") {
+                    break url.to_owned();
+                }
+            }
+            None => {
+                let mut err = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    std::io::Read::read_to_string(&mut e, &mut err).unwrap();
+                }
+                let _ = child.wait();
+                return Err(err);
+            }
         }
     };
-    // Keep reading stdout so the child never blocks on a full pipe.
+    // Keep reading stdout (and stderr) so the child never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    Serve { child, url }
+    if let Some(e) = child.stderr.take() {
+        std::thread::spawn(move || {
+            for line in BufReader::new(e).lines().map_while(Result::ok) {
+                eprintln!("{line}");
+            }
+        });
+    }
+    Ok(Serve { child, url })
 }
 
 async fn call(method: reqwest::Method, url: String, token: Option<&str>, body: Value) -> Value {
@@ -236,6 +264,57 @@ async fn sigkill_in_the_middle_of_the_writes_loses_and_repeats_nothing() {
         run["attempts"], 3,
         "started, resumed after approval, resumed after the kill"
     );
+}
+
+/// The same kill on the PostgreSQL store: a second `serve` on the database is refused while
+/// the first runs, and the restart after the kill writes each customer once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_postgres_sigkill_in_the_middle_of_the_writes_loses_and_repeats_nothing() {
+    let sim = sim(2000).await;
+    let dir = scratch("pg-mid-writes");
+    workflows(&dir);
+    let store = postgres::server().fresh();
+    let migrated = Command::new(env!("CARGO_BIN_EXE_mageflow"))
+        .env_clear()
+        .args(["store", "migrate", "--store", &store])
+        .output()
+        .unwrap();
+    assert!(migrated.status.success(), "{migrated:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&migrated.stdout).trim(),
+        "migrated the schema from version 0 to 1"
+    );
+    let first = serve_on(&dir, &sim.url(), Some(&store)).unwrap();
+    wait_for("readyz", Duration::from_secs(30), async || {
+        let r = reqwest::get(format!("{}/readyz", first.url)).await.unwrap();
+        r.status().is_success() && r.text().await.unwrap() == "ready"
+    })
+    .await;
+    let other = dir.join("second");
+    workflows(&other);
+    let second = serve_on(&other, &sim.url(), Some(&store));
+    let refused = second.err().expect("a second worker is refused");
+    assert!(
+        refused.contains("another `mageflow serve` is working on"),
+        "{refused}"
+    );
+    let (id, approval) = start_and_reach_approval(&first).await;
+    assert!(updates(&sim).is_empty());
+    approve(&first, approval).await;
+    wait_for("writes to begin", Duration::from_secs(120), async || {
+        updates(&sim).len() >= 300
+    })
+    .await;
+    drop(first); // SIGKILL, then reap
+    let written = updates(&sim).len();
+    assert!(
+        written < 2000,
+        "the kill landed mid-run ({written} written)"
+    );
+    let again = serve_on(&dir, &sim.url(), Some(&store)).unwrap();
+    finish_and_check(&again, id, &sim, 2000).await;
+    let run = get(format!("{}/api/runs/{id}", again.url)).await;
+    assert_eq!(run["attempts"], 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -201,9 +201,23 @@ async fn metrics_guard(State(api): State<Api>, req: Request, next: Next) -> Resp
 
 type Answer = Result<Json<Value>, ApiError>;
 
-/// Ready once unfinished runs have been resumed after a start.
+/// Ready once unfinished runs have been resumed after a start, and while the store answers
+/// (a PostgreSQL store can be down while the process runs).
 async fn readyz(State(api): State<Api>) -> Response {
-    if api.is_ready() {
+    let engine = api.engine().clone();
+    let store = tokio::task::spawn_blocking(move || engine.store().check()).await;
+    let down = match store {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(e) => Some(e.to_string()),
+    };
+    if let Some(why) = down {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: the store does not answer: {why}"),
+        )
+            .into_response()
+    } else if api.is_ready() {
         "ready".into_response()
     } else {
         (

@@ -61,6 +61,10 @@ pub enum Error {
 impl Error {
     /// Reads a PostgreSQL error: a refusal names the server's own words, a lost connection
     /// is [`Error::Unavailable`].
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "called as `map_err(Error::postgres)`"
+    )]
     pub(crate) fn postgres(e: tokio_postgres::Error) -> Error {
         match e.as_db_error() {
             Some(db) => Error::Postgres(format!(

@@ -13,10 +13,7 @@ use mageflow_runtime::Runtime;
 const T0: u64 = 1_795_737_600;
 
 fn cron_engine() -> Arc<Engine> {
-    let engine = Engine::new(
-        crate::stores::fresh(),
-        Arc::new(Runtime::new().unwrap()),
-    );
+    let engine = Engine::new(crate::stores::fresh(), Arc::new(Runtime::new().unwrap()));
     let text = format!(
         "name = \"tick\"\nplugin = {:?}\ngrants = [\"customers:read\"]\n\
          [trigger]\nkind = \"cron\"\nschedule = \"0 * * * * *\"\noverlap = \"allow\"\n",
