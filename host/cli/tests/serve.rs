@@ -238,32 +238,43 @@ async fn finish_and_check(serve: &Serve, id: u64, sim: &Server, customers: usize
     assert!(sim.sim.read().all_customers().all(|c| c.group_id == 2));
 }
 
+/// Approves a 2,000-customer run, SIGKILLs `first` once 300 are written, starts `again` and
+/// checks every customer is written exactly once.
+async fn kill_mid_writes_and_finish(
+    sim: &Server,
+    first: Serve,
+    again: impl FnOnce() -> Serve,
+) -> Serve {
+    let (id, approval) = start_and_reach_approval(&first).await;
+    assert!(updates(sim).is_empty());
+    approve(&first, approval).await;
+    wait_for("writes to begin", Duration::from_secs(120), async || {
+        updates(sim).len() >= 300
+    })
+    .await;
+    drop(first); // SIGKILL, then reap
+    let written = updates(sim).len();
+    assert!(
+        written < 2000,
+        "the kill landed mid-run ({written} written)"
+    );
+    let second = again();
+    finish_and_check(&second, id, sim, 2000).await;
+    let run = get(format!("{}/api/runs/{id}", second.url)).await;
+    assert_eq!(
+        run["attempts"], 3,
+        "started, resumed after approval, resumed after the kill"
+    );
+    second
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_in_the_middle_of_the_writes_loses_and_repeats_nothing() {
     let sim = sim(2000).await;
     let dir = scratch("mid-writes");
     workflows(&dir);
     let first = serve(&dir, &sim);
-    let (id, approval) = start_and_reach_approval(&first).await;
-    assert!(updates(&sim).is_empty());
-    approve(&first, approval).await;
-    wait_for("writes to begin", Duration::from_secs(120), async || {
-        updates(&sim).len() >= 300
-    })
-    .await;
-    drop(first); // SIGKILL, then reap
-    let written = updates(&sim).len();
-    assert!(
-        written < 2000,
-        "the kill landed mid-run ({written} written)"
-    );
-    let second = serve(&dir, &sim);
-    finish_and_check(&second, id, &sim, 2000).await;
-    let run = get(format!("{}/api/runs/{id}", second.url)).await;
-    assert_eq!(
-        run["attempts"], 3,
-        "started, resumed after approval, resumed after the kill"
-    );
+    kill_mid_writes_and_finish(&sim, first, || serve(&dir, &sim)).await;
 }
 
 /// The same kill on the PostgreSQL store: a second `serve` on the database is refused while
@@ -298,23 +309,10 @@ async fn on_postgres_sigkill_in_the_middle_of_the_writes_loses_and_repeats_nothi
         refused.contains("another `mageflow serve` is working on"),
         "{refused}"
     );
-    let (id, approval) = start_and_reach_approval(&first).await;
-    assert!(updates(&sim).is_empty());
-    approve(&first, approval).await;
-    wait_for("writes to begin", Duration::from_secs(120), async || {
-        updates(&sim).len() >= 300
+    kill_mid_writes_and_finish(&sim, first, || {
+        serve_on(&dir, &sim.url(), Some(&store)).unwrap()
     })
     .await;
-    drop(first); // SIGKILL, then reap
-    let written = updates(&sim).len();
-    assert!(
-        written < 2000,
-        "the kill landed mid-run ({written} written)"
-    );
-    let again = serve_on(&dir, &sim.url(), Some(&store)).unwrap();
-    finish_and_check(&again, id, &sim, 2000).await;
-    let run = get(format!("{}/api/runs/{id}", again.url)).await;
-    assert_eq!(run["attempts"], 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
