@@ -9,7 +9,7 @@ use clap::Args;
 use mageflow_engine::{Engine, Workflow};
 use mageflow_magento::MagentoClient;
 use mageflow_server::{AccessConfig, EnvTokens, SessionTimeouts};
-use mageflow_store::Store;
+use mageflow_store::{LeaseTerms, Store};
 
 use crate::plugin::compile_runtime;
 use crate::{Usage, config};
@@ -99,6 +99,41 @@ pub(crate) struct ServeArgs {
     /// `MAGEFLOW_METRICS=open`.
     #[arg(long)]
     metrics_open: bool,
+    /// With a PostgreSQL store shared by several workers: how long this worker's claim on a
+    /// run lasts unrenewed (heartbeats renew it every quarter). A worker that stalls longer
+    /// loses its runs to the others, which take them over once this and the longest Magento
+    /// timeout have passed. At least twice the longest `[magento] timeout`. [default: 60s]
+    #[arg(long, env = "MAGEFLOW_LEASE", value_name = "DURATION")]
+    lease: Option<String>,
+}
+
+/// The lease terms of a worker whose workflows' longest Magento timeout is `timeout`: the
+/// lease as given (60 s by default), refused when heartbeats every quarter of it could not
+/// keep it longer than a request may take.
+fn lease_terms(
+    lease: Option<&str>,
+    timeout: std::time::Duration,
+    slowest: &str,
+) -> anyhow::Result<LeaseTerms> {
+    let ttl = match lease {
+        None => LeaseTerms::default().ttl,
+        Some(text) => mageflow_engine::workflow::parse_duration(text)
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| Usage(format!("--lease {text:?}: write a duration such as 60s or 2m")))?,
+    };
+    if ttl < timeout * 2 {
+        return Err(Usage(format!(
+            "--lease {}s is too short for workflow {slowest}, whose Magento requests may take {}s:              a write is sent only while the lease has longer left, so make the lease at least              twice that ({}s), or lower its [magento] timeout",
+            ttl.as_secs(),
+            timeout.as_secs(),
+            (timeout * 2).as_secs()
+        ))
+        .into());
+    }
+    Ok(LeaseTerms {
+        ttl,
+        grace: timeout,
+    })
 }
 
 /// How the server authenticates, from the environment and `mageflow.toml`:
@@ -199,7 +234,19 @@ pub(crate) fn client_for(
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let access = access(args.metrics_open)?;
     let engine = engine(&args.places)?;
-    engine.store().take_worker_lock()?;
+    let store = engine.store();
+    if store.shared() {
+        let slowest = engine
+            .workflows()
+            .into_iter()
+            .max_by_key(|w| w.client().connection().timeout);
+        let (timeout, name) = slowest.as_ref().map_or(
+            (LeaseTerms::default().grace, "(none)"),
+            |w| (w.client().connection().timeout, w.def.name.as_str()),
+        );
+        store.set_lease_terms(lease_terms(args.lease.as_deref(), timeout, name)?);
+        engine.metrics().set_worker(&store.worker());
+    }
     let listen: String = config::pick(args.listen, "MAGEFLOW_LISTEN", "127.0.0.1:7878");
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
@@ -212,6 +259,9 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .map(|w| w.def.name.clone())
         .collect();
     println!("workflows: {}", names.join(", "));
+    if store.shared() {
+        println!("worker {} on {}", store.worker(), store.describe());
+    }
     if access.env_tokens.is_empty() && engine.store().tokens()?.is_empty() {
         let sso = if access.sso.is_some() {
             "; the pages also take sign-ins through [sso]"

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use mageflow_model::Metrics;
 use mageflow_runtime::{Clock, Hooks, RunOptions, SystemClock};
-use mageflow_store::{Entry, Run, Store};
+use mageflow_store::{Approval, Entry, Run, Store};
 
 use crate::approvals::StoreApprover;
 use crate::engine::Loaded;
@@ -38,10 +38,19 @@ pub(crate) enum Journal {
         clock: Vec<u128>,
         /// State reads, in order.
         state: Vec<Option<String>>,
+        /// The approvals the run asked for before.
+        approvals: Vec<Approval>,
+        /// The workflow's state values when the run was claimed.
+        states: Vec<(String, String)>,
     },
     /// A scratch store that is thrown away: every write planned, every approval granted, the
-    /// workflow's state read but never written, the clock live.
-    Scratch(Store),
+    /// workflow's state (as loaded) read but never written, the clock live.
+    Scratch {
+        /// Where the plan journals.
+        scratch: Store,
+        /// The workflow's state values.
+        states: Vec<(String, String)>,
+    },
 }
 
 /// One attempt's adapters: the options for the plugin, and the two the engine reads after.
@@ -59,13 +68,25 @@ pub(crate) fn adapters(
     run: &Run,
     journal: Journal,
 ) -> Adapters {
-    let (into, dry_run, calls, clock, state_reads) = match journal {
+    let (into, dry_run, calls, clock, state_reads, approvals, states) = match journal {
         Journal::Run {
             calls,
             clock,
             state,
-        } => (store.clone(), run.dry_run, calls, Some(clock), state),
-        Journal::Scratch(scratch) => (scratch, true, Vec::new(), None, Vec::new()),
+            approvals,
+            states,
+        } => (
+            store.clone(),
+            run.dry_run,
+            calls,
+            Some(clock),
+            state,
+            approvals,
+            states,
+        ),
+        Journal::Scratch { scratch, states } => {
+            (scratch, true, Vec::new(), None, Vec::new(), Vec::new(), states)
+        }
     };
     let scope = Arc::new(RunScope {
         store: into,
@@ -90,11 +111,11 @@ pub(crate) fn adapters(
         calls,
         metrics.clone(),
     ));
-    let approver = Arc::new(StoreApprover {
-        scope: scope.clone(),
-        policy: loaded.def.approvals.clone(),
-        waiting: Mutex::new(None),
-    });
+    let approver = Arc::new(StoreApprover::new(
+        scope.clone(),
+        loaded.def.approvals.clone(),
+        approvals,
+    ));
     let opts = RunOptions {
         gateway: gateway.clone(),
         limits: loaded.def.limits.clone(),
@@ -103,9 +124,9 @@ pub(crate) fn adapters(
         config: loaded.def.config.clone(),
         hooks: Hooks {
             clock,
-            // The workflow's state is read from the run's own store even when planning: the
-            // plan must follow the path the run will take.
-            state: Arc::new(JournalState::new(scope, store.clone(), state_reads)),
+            // The workflow's state is the run's own even when planning: the plan must follow
+            // the path the run will take.
+            state: Arc::new(JournalState::new(scope, states, state_reads)),
             seed: Some(run.seed),
         },
     };

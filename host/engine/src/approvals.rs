@@ -1,5 +1,10 @@
 //! The engine's approver: a run's approval requests become stored approvals; a request nobody
 //! has decided suspends the run, and the replay after a decision finds it settled.
+//!
+//! The approver answers from the approvals loaded when the run was claimed and never waits
+//! on the store: a new request is kept in memory and suspends the run, and the engine opens
+//! it ([`StoreApprover::open_waiting`]) once the plugin has stopped, before the run's end is
+//! written.
 
 use std::sync::{Arc, Mutex};
 
@@ -10,15 +15,82 @@ use mageflow_store::{Approval, ApprovalStatus};
 
 use crate::adapters::RunScope;
 
-/// Answers a run's approval requests from the store.
+/// Answers a run's approval requests.
 #[derive(Debug)]
 pub(crate) struct StoreApprover {
     /// The run; a dry run's requests are answered "approved" so the plan covers what would
     /// follow, and who approved goes into the scope for the audit of the writes that follow.
-    pub(crate) scope: Arc<RunScope>,
-    pub(crate) policy: ApprovalPolicy,
-    /// The approval the run waits for, when it suspends.
+    scope: Arc<RunScope>,
+    policy: ApprovalPolicy,
+    /// The run's approvals, as loaded when it was claimed.
+    found: Vec<Approval>,
+    /// The approval the run waits for, when it suspends on one opened before.
     pub(crate) waiting: Mutex<Option<u64>>,
+    /// A request first made in this attempt, to open once the plugin has stopped.
+    opening: Mutex<Option<Approval>>,
+}
+
+impl StoreApprover {
+    /// The approver of the run in `scope`, whose approvals so far are `found`.
+    pub(crate) fn new(
+        scope: Arc<RunScope>,
+        policy: ApprovalPolicy,
+        found: Vec<Approval>,
+    ) -> StoreApprover {
+        StoreApprover {
+            scope,
+            policy,
+            found,
+            waiting: Mutex::new(None),
+            opening: Mutex::new(None),
+        }
+    }
+
+    /// Opens the approval the run suspended on, if it asked for a new one: its id. (On a
+    /// shared store, refused with a lost lease when another worker took the run.)
+    pub(crate) fn open_waiting(&self) -> mageflow_store::Result<Option<u64>> {
+        let new = self
+            .opening
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let Some(new) = new else {
+            return Ok(None);
+        };
+        let opened = self.scope.store.open_approval(new)?;
+        *self.waiting.lock().unwrap_or_else(|e| e.into_inner()) = Some(opened.id);
+        Ok(Some(opened.id))
+    }
+
+    /// The approval a new request `index` opens.
+    fn new_approval(&self, index: u32, ask: &ApprovalAsk) -> Approval {
+        let now = now_secs();
+        let expires = ask
+            .expires_in_secs
+            .unwrap_or(self.policy.expires_in.as_secs());
+        let approvers = if ask.approvers.is_empty() {
+            self.policy.approvers.clone()
+        } else {
+            ask.approvers.clone()
+        };
+        Approval {
+            id: 0,
+            run: self.scope.run,
+            index,
+            workflow: self.scope.workflow.clone(),
+            requester: self.scope.requester.clone(),
+            title: ask.title.clone(),
+            summary: ask.summary.clone(),
+            details_json: ask.details_json.clone(),
+            approvers,
+            required: ask.required.max(self.policy.required),
+            created_at: now,
+            expires_at: Some(now + expires),
+            on_expiry: self.policy.on_expiry,
+            status: ApprovalStatus::Pending,
+            decisions: Vec::new(),
+        }
+    }
 }
 
 impl Approver for StoreApprover {
@@ -26,51 +98,10 @@ impl Approver for StoreApprover {
         if self.scope.dry_run {
             return Verdict::Approved("dry-run".into());
         }
-        let found = match self.scope.store.approval_for(self.scope.run, index) {
-            Ok(Some(a)) => a,
-            Ok(None) => {
-                let now = now_secs();
-                let expires = ask
-                    .expires_in_secs
-                    .unwrap_or(self.policy.expires_in.as_secs());
-                let approvers = if ask.approvers.is_empty() {
-                    self.policy.approvers.clone()
-                } else {
-                    ask.approvers.clone()
-                };
-                let opened = self.scope.store.open_approval(Approval {
-                    id: 0,
-                    run: self.scope.run,
-                    index,
-                    workflow: self.scope.workflow.clone(),
-                    requester: self.scope.requester.clone(),
-                    title: ask.title.clone(),
-                    summary: ask.summary.clone(),
-                    details_json: ask.details_json.clone(),
-                    approvers,
-                    required: ask.required.max(self.policy.required),
-                    created_at: now,
-                    expires_at: Some(now + expires),
-                    on_expiry: self.policy.on_expiry,
-                    status: ApprovalStatus::Pending,
-                    decisions: Vec::new(),
-                });
-                match opened {
-                    Ok(a) => a,
-                    Err(e) => {
-                        return Verdict::Deny(format!("the approval could not be stored: {e}"));
-                    }
-                }
-            }
-            Err(e) => return Verdict::Deny(format!("the approval could not be read: {e}")),
-        };
-        let found = if found.status == ApprovalStatus::Pending {
-            match self.scope.store.expire(found.id, now_secs()) {
-                Ok(Some(lapsed)) => lapsed,
-                _ => found,
-            }
-        } else {
-            found
+        let Some(found) = self.found.iter().find(|a| a.index == index) else {
+            *self.opening.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(self.new_approval(index, ask));
+            return Verdict::Suspend;
         };
         match found.status {
             ApprovalStatus::Pending => {

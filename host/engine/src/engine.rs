@@ -9,7 +9,8 @@ use mageflow_magento::MagentoClient;
 use mageflow_model::{Deployed, EngineError, Event, Metrics, Result, Workflow, now_secs};
 use mageflow_runtime::{Plugin, Runtime, fresh_seed};
 use mageflow_store::{
-    Approval, ApprovalStatus, Decision, NewRun, Queued, Run, Started, Status, Store,
+    Approval, ApprovalStatus, CursorMove, Decision, Hold, NewRun, Queued, Run, Started, Status,
+    Store,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -69,6 +70,23 @@ pub struct Engine {
     /// Retrying runs by the time they are due, `(unix seconds, run)`: all a run waiting to
     /// retry holds in memory (rebuilt from the store at start).
     wakeups: Mutex<BTreeSet<(u64, u64)>>,
+    /// Runs this worker claimed from a shared store and has not started executing yet.
+    claimed: Mutex<HashMap<u64, Started>>,
+}
+
+/// Runs one worker executes at once; it claims no more from a shared store than it has room
+/// for.
+pub(crate) const CAPACITY: usize = 16;
+
+/// What an attempt reads of its run's past, loaded when the run is claimed.
+#[derive(Default)]
+struct History {
+    calls: Vec<mageflow_store::Entry>,
+    clock: Vec<u128>,
+    state_reads: Vec<Option<String>>,
+    approvals: Vec<Approval>,
+    /// The workflow's state values.
+    states: Vec<(String, String)>,
 }
 
 /// How an attempt at a run ended.
@@ -154,7 +172,42 @@ impl Engine {
             active: Mutex::default(),
             metrics: Arc::default(),
             wakeups: Mutex::default(),
+            claimed: Mutex::default(),
         }
+    }
+
+    /// Runs `work` on the store off the async workers when the store is across the network
+    /// (PostgreSQL), so an await never blocks one on a round trip; inline on sled.
+    pub(crate) async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Store) -> T + Send + 'static,
+    ) -> T {
+        if !self.store.shared() {
+            return work(&self.store);
+        }
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || work(&store)).await {
+            Ok(v) => v,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+
+    /// Runs started or waiting to start on this worker.
+    pub(crate) fn busy(&self) -> usize {
+        let active = self.active.lock().unwrap_or_else(|e| e.into_inner()).len();
+        active + self.claimed.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Keeps runs claimed from the shared store for [`Engine::execute`]; their ids.
+    pub(crate) fn keep_claimed(&self, runs: Vec<Started>) -> Vec<u64> {
+        let mut claimed = self.claimed.lock().unwrap_or_else(|e| e.into_inner());
+        runs.into_iter()
+            .map(|s| {
+                let id = s.run.id;
+                claimed.insert(id, s);
+                id
+            })
+            .collect()
     }
 
     /// What the engine counts (give it to Magento clients as their observer).
@@ -231,7 +284,7 @@ impl Engine {
         requester: &str,
         dry_run: bool,
         dedupe: Option<&str>,
-        cursor: Option<(&str, &Value)>,
+        cursor: Option<CursorMove<'_>>,
     ) -> Result<Queued> {
         let loaded = self.workflow(workflow)?;
         let now = now_secs();
@@ -250,20 +303,21 @@ impl Engine {
         Ok(self.store.queue(runs, dedupe, cursor)?)
     }
 
-    /// Queues a trigger's runs (`requester` names the trigger) in the transaction that moves
-    /// its cursor `key` to `moved`; the ids queued.
+    /// Queues a trigger's runs (`requester` names the trigger), under `dedupe` when given, in
+    /// the transaction that moves its cursor; the ids queued (none when another worker fired
+    /// the trigger first).
     pub(crate) fn queue_moving(
         &self,
         workflow: &str,
         events: &[Event],
         requester: &str,
-        key: &str,
-        moved: &Value,
+        dedupe: Option<&str>,
+        cursor: CursorMove<'_>,
     ) -> Result<Vec<u64>> {
-        let queued = self.queue(workflow, events, requester, false, None, Some((key, moved)))?;
+        let queued = self.queue(workflow, events, requester, false, dedupe, Some(cursor))?;
         Ok(match queued {
             Queued::Runs(runs) => runs.into_iter().map(|r| r.id).collect(),
-            Queued::Duplicate(_) => Vec::new(),
+            Queued::Duplicate(_) | Queued::Moved => Vec::new(),
         })
     }
 
@@ -279,8 +333,12 @@ impl Engine {
         // Whoever started it is told it is queued: it must survive a crash.
         self.store.flush()?;
         match queued {
-            Queued::Runs(mut runs) => Ok(runs.remove(0)),
+            Queued::Runs(mut runs) if !runs.is_empty() => Ok(runs.remove(0)),
             Queued::Duplicate(id) => Ok(self.store.run(id)?),
+            Queued::Runs(_) | Queued::Moved => Err(mageflow_store::Error::Corrupt(
+                "queueing one run answered none".into(),
+            )
+            .into()),
         }
     }
 
@@ -300,24 +358,80 @@ impl Engine {
         }
     }
 
+    /// Claims the run (one this worker's claim loop took already, or by its id), or answers
+    /// it as stored when another worker holds it.
+    async fn claim(&self, id: u64) -> Result<std::result::Result<Started, Run>> {
+        let claimed = self
+            .claimed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+        if let Some(started) = claimed {
+            return Ok(Ok(started));
+        }
+        let now = now_secs();
+        let begun = self
+            .blocking(move |s| match s.begin_attempt(id, now)? {
+                Some(started) => Ok(Ok(started)),
+                None => s.run(id).map(Err),
+            })
+            .await?;
+        Ok(begun)
+    }
+
+    /// Gives up a run whose lease was lost: nothing more is sent or written for it, and the
+    /// worker that took it over (or takes it once the lease has run out) carries on.
+    fn lease_lost(&self, id: u64) -> EngineError {
+        self.store.release(id);
+        self.metrics.lease_lost();
+        tracing::warn!(run = id, worker = %self.store.worker(), "lease lost: another worker took the run over (or will once the lease runs out); this worker stopped it and writes nothing more for it");
+        mageflow_store::Error::LeaseLost(id).into()
+    }
+
+    /// Whether this worker lost the run's lease.
+    fn lost(&self, id: u64) -> bool {
+        self.store.hold(id) == Hold::Lost
+    }
+
     /// One attempt at a run, its place in the active set held by the caller.
     async fn attempt(&self, id: u64) -> Result<Run> {
-        let begun = self.store.begin_attempt(id, now_secs())?;
+        let begun = match self.claim(id).await? {
+            Ok(started) => started,
+            Err(held_elsewhere) => return Ok(held_elsewhere),
+        };
         let run = &begun.run;
         if run.status.is_final() {
             return Ok(run.clone());
         }
-        // A first attempt has recorded nothing: no scans. (Had a crash kept a record of an
-        // attempt whose start it lost, no write was sent in it: a write's intent is flushed,
-        // and that flush would have kept the start too. Its reads are simply asked again.)
-        let (journal, clock_readings, state_reads) = if run.attempts == 1 {
-            Default::default()
-        } else {
-            (
-                self.store.journal(id)?,
-                self.store.clock_readings(id)?,
-                self.store.state_reads(id)?,
-            )
+        let workflow = run.workflow.clone();
+        // What the attempt reads while the plugin runs is loaded now, so no hook waits on the
+        // store. A first attempt has recorded nothing: no scans. (Had a crash kept a record
+        // of an attempt whose start it lost, no write was sent in it: a write's intent is
+        // flushed, and that flush would have kept the start too. Its reads are simply asked
+        // again.)
+        let first = run.attempts == 1;
+        let history = self
+            .blocking(move |s| -> mageflow_store::Result<History> {
+                let states = s.states(&workflow)?;
+                if first {
+                    return Ok(History {
+                        states,
+                        ..History::default()
+                    });
+                }
+                Ok(History {
+                    calls: s.journal(id)?,
+                    clock: s.clock_readings(id)?,
+                    state_reads: s.state_reads(id)?,
+                    approvals: s.approvals_of(id)?,
+                    states,
+                })
+            })
+            .await;
+        let history = match history {
+            Ok(h) => h,
+            Err(mageflow_store::Error::LeaseLost(_)) => return Err(self.lease_lost(id)),
+            Err(e) => return Err(e.into()),
         };
         let loaded = match self.workflow(&run.workflow) {
             Ok(l) => l,
@@ -345,6 +459,7 @@ impl Engine {
         let event: Event = serde_json::from_value(run.trigger.clone()).map_err(|e| {
             mageflow_store::Error::Corrupt(format!("run {id} has an unreadable trigger: {e}"))
         })?;
+        let expired = self.expire_found(history.approvals).await;
         let Adapters {
             gateway,
             approver,
@@ -355,19 +470,39 @@ impl Engine {
             &loaded,
             run,
             Journal::Run {
-                calls: journal,
-                clock: clock_readings,
-                state: state_reads,
+                calls: history.calls,
+                clock: history.clock,
+                state: history.state_reads,
+                approvals: expired,
+                states: history.states,
             },
         );
         let started = Instant::now();
         let span = tracing::info_span!("run", run = id, workflow = %run.workflow);
-        let report = plugin
-            .run(&plugin_trigger(&event), &opts)
-            .instrument(span)
-            .await;
+        let trigger = plugin_trigger(&event);
+        let running = plugin.run(&trigger, &opts).instrument(span);
+        let report = if self.store.shared() {
+            // Every request to Magento first asks whether this worker still holds the run,
+            // long enough for the request's timeout.
+            let store = self.store.clone();
+            let guard: mageflow_magento::Guard = Arc::new(move |timeout| {
+                if store.hold(id).allows(timeout) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "lease lost on run {id}: this worker no longer holds it for as long as a request may take"
+                    ))
+                }
+            });
+            mageflow_magento::guarded(guard, running).await
+        } else {
+            running.await
+        };
         if let Err(e) = gateway.write_pending() {
             tracing::error!(run = id, error = %e, "the run's last answers could not be journaled");
+        }
+        if gateway.lease_lost() || self.lost(id) {
+            return Err(self.lease_lost(id));
         }
         let log: Vec<(String, String)> = report
             .log
@@ -389,7 +524,11 @@ impl Engine {
             },
             (None, Ok(Err(message))) => Ending::failed(message, log, plan),
             (None, Err(mageflow_runtime::Error::Suspended(title))) => {
-                let approval = waiting.unwrap_or(0);
+                let approval = match approver.open_waiting() {
+                    Ok(opened) => opened.or(waiting).unwrap_or(0),
+                    Err(mageflow_store::Error::LeaseLost(_)) => return Err(self.lease_lost(id)),
+                    Err(e) => return Err(e.into()),
+                };
                 if let Ok(a) = self.store.approval(approval)
                     && !a
                         .details_json
@@ -427,14 +566,17 @@ impl Engine {
             }
             (None, Err(e)) => Ending::failed(e.to_string(), log, plan),
         };
-        self.metrics
-            .run_ended(&run.workflow, end.status.name(), started.elapsed());
-        self.finish(&begun, &end)
+        let ended = self.finish(&begun, &end);
+        if ended.is_ok() {
+            self.metrics
+                .run_ended(&run.workflow, end.status.name(), started.elapsed());
+        }
+        ended
     }
 
     fn finish(&self, begun: &Started, end: &Ending) -> Result<Run> {
         let id = begun.run.id;
-        let run = self.store.end_attempt(begun, |r| {
+        let ended = self.store.end_attempt(begun, |r| {
             r.status = end.status;
             r.summary.clone_from(&end.summary);
             r.output_json.clone_from(&end.output_json);
@@ -445,7 +587,12 @@ impl Engine {
                 r.plan.clone_from(&end.plan);
             }
             r.updated_at = now_secs();
-        })?;
+        });
+        let run = match ended {
+            Ok(run) => run,
+            Err(mageflow_store::Error::LeaseLost(_)) => return Err(self.lease_lost(id)),
+            Err(e) => return Err(e.into()),
+        };
         // A run waiting for people is made durable with its approval: they will act on it.
         // A run's end is not flushed here: if a crash loses it, the run is replayed from its
         // journal, and the replay repeats no write.
@@ -461,6 +608,26 @@ impl Engine {
         Ok(run)
     }
 
+    /// Settles the run's pending approvals whose time ran out, before the plugin reads them
+    /// (the approver reads what was loaded and never waits on the store).
+    async fn expire_found(&self, approvals: Vec<Approval>) -> Vec<Approval> {
+        let now = now_secs();
+        let mut out = Vec::with_capacity(approvals.len());
+        for a in approvals {
+            let lapsed = a.status == ApprovalStatus::Pending && a.expires_at.is_some_and(|t| t <= now);
+            if !lapsed {
+                out.push(a);
+                continue;
+            }
+            let id = a.id;
+            match self.blocking(move |s| s.expire(id, now)).await {
+                Ok(Some(settled)) => out.push(settled),
+                _ => out.push(a),
+            }
+        }
+        out
+    }
+
     /// Runs the same trigger as a dry run (reads live, writes planned, approvals granted) and
     /// attaches the plan to the approval, so the approver sees what will change.
     async fn attach_plan(
@@ -474,12 +641,16 @@ impl Engine {
         let Ok(scratch) = Store::temporary() else {
             return;
         };
+        let workflow = run.workflow.clone();
+        let Ok(states) = self.blocking(move |s| s.states(&workflow)).await else {
+            return;
+        };
         let Adapters { gateway, opts, .. } = adapters(
             &self.store,
             &self.metrics,
             loaded,
             run,
-            Journal::Scratch(scratch),
+            Journal::Scratch { scratch, states },
         );
         let report = plugin.run(&plugin_trigger(event), &opts).await;
         let plan = std::mem::take(&mut *gateway.plan.lock().unwrap_or_else(|e| e.into_inner()));
@@ -591,8 +762,13 @@ impl Engine {
     /// After a restart, before deliveries are taken, in one pass over the runs: puts back
     /// the dedupe key of every run whose key a crash lost (see [`Store::queue`]), and names
     /// the runs to resume: every run that was queued or running, and every run whose
-    /// approval was settled meanwhile.
+    /// approval was settled meanwhile. On a shared store nothing: runs are claimed instead.
     pub fn prepare_recovery(&self) -> Result<Vec<u64>> {
+        if self.store.shared() {
+            // Workers share the store: each claims unfinished runs as they come due and once
+            // their worker's lease has run out (see `Engine::claim_due`).
+            return Ok(Vec::new());
+        }
         let settled: HashSet<u64> = self
             .store
             .approvals(None)?

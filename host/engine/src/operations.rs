@@ -5,8 +5,7 @@ use std::sync::Arc;
 use mageflow_model::{
     Background, Deployed, Dispatch, Event, Metrics, Operations, Pending, Result, now_secs,
 };
-use mageflow_store::{Approval, Decision, Queued, Run, Store};
-use serde_json::Value;
+use mageflow_store::{Approval, CursorMove, Decision, Queued, Run, Store};
 
 use crate::engine::Engine;
 
@@ -37,7 +36,7 @@ impl Operations for Engine {
         requester: &str,
         dry_run: bool,
         dedupe: Option<&str>,
-        cursor: Option<(&str, &Value)>,
+        cursor: Option<CursorMove<'_>>,
     ) -> Result<Queued> {
         Engine::queue(self, workflow, events, requester, dry_run, dedupe, cursor)
     }

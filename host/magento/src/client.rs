@@ -187,6 +187,8 @@ impl MagentoClient {
                 .await
                 .expect("the semaphore is never closed");
             self.pace().await;
+            // Asked last, just before the request leaves.
+            crate::guard::check(self.conn.timeout)?;
             let (mut req, used_token) = self
                 .authorize(
                     self.http.request(method.clone(), &url),

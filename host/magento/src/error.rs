@@ -222,6 +222,9 @@ pub enum Error {
     /// The connection settings are incomplete or contradictory.
     #[error("{0}")]
     Config(String),
+    /// The caller's guard stopped the request before it was sent (see [`crate::guarded`]).
+    #[error("not sent: {0}")]
+    Halted(String),
 }
 
 impl Error {

@@ -1,13 +1,15 @@
 //! What the engine counts, and its Prometheus text exposition (`GET /metrics`): runs by
 //! workflow and how they ended, run duration, host calls and their latency, Magento requests
-//! by status, retries, approval wait time and webhook intake.
+//! by status, retries, approval wait time, webhook intake and lost leases. Every series is
+//! labelled with the worker that counted it, so several workers on one store can be told
+//! apart once scraped.
 //!
 //! Counters and histograms are kept per label set behind one mutex each; recording costs a
 //! map lookup, which is small beside a host call or an HTTP exchange.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 /// Upper bounds (seconds) for latencies: host calls, Magento requests, run attempts.
@@ -89,7 +91,7 @@ impl Family<u64> {
         self.with(values, |c| *c += 1, || 0);
     }
 
-    fn render(&self, out: &mut String) {
+    fn render(&self, out: &mut String, worker: &str) {
         header(out, self.name, self.help, "counter");
         let series = self.series.lock().unwrap_or_else(|e| e.into_inner());
         for (values, count) in series.iter() {
@@ -97,7 +99,7 @@ impl Family<u64> {
                 out,
                 "{}{} {count}",
                 self.name,
-                labels(self.labels, values, None)
+                labels(worker, self.labels, values, None)
             );
         }
     }
@@ -108,7 +110,7 @@ impl Family<Histogram> {
         self.with(values, |h| h.observe(value), || Histogram::new(bounds));
     }
 
-    fn render(&self, out: &mut String) {
+    fn render(&self, out: &mut String, worker: &str) {
         header(out, self.name, self.help, "histogram");
         let series = self.series.lock().unwrap_or_else(|e| e.into_inner());
         for (values, h) in series.iter() {
@@ -120,17 +122,17 @@ impl Family<Histogram> {
                     out,
                     "{}_bucket{} {cumulative}",
                     self.name,
-                    labels(self.labels, values, Some(&le))
+                    labels(worker, self.labels, values, Some(&le))
                 );
             }
             let _ = writeln!(
                 out,
                 "{}_bucket{} {}",
                 self.name,
-                labels(self.labels, values, Some("+Inf")),
+                labels(worker, self.labels, values, Some("+Inf")),
                 h.count
             );
-            let plain = labels(self.labels, values, None);
+            let plain = labels(worker, self.labels, values, None);
             let _ = writeln!(out, "{}_sum{plain} {}", self.name, h.sum);
             let _ = writeln!(out, "{}_count{plain} {}", self.name, h.count);
         }
@@ -142,13 +144,19 @@ fn header(out: &mut String, name: &str, help: &str, kind: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
-/// `{a="x",b="y",le="0.5"}`, values escaped as the exposition format asks.
-fn labels(names: &[&str], values: &[String], le: Option<&str>) -> String {
-    let mut pairs: Vec<String> = names
-        .iter()
-        .zip(values)
-        .map(|(n, v)| format!("{n}=\"{}\"", escape(v)))
-        .collect();
+/// `{worker="w",a="x",b="y",le="0.5"}`, values escaped as the exposition format asks (no
+/// worker label when none is named).
+fn labels(worker: &str, names: &[&str], values: &[String], le: Option<&str>) -> String {
+    let mut pairs: Vec<String> = Vec::with_capacity(names.len() + 2);
+    if !worker.is_empty() {
+        pairs.push(format!("worker=\"{}\"", escape(worker)));
+    }
+    pairs.extend(
+        names
+            .iter()
+            .zip(values)
+            .map(|(n, v)| format!("{n}=\"{}\"", escape(v))),
+    );
     if let Some(le) = le {
         pairs.push(format!("le=\"{le}\""));
     }
@@ -178,6 +186,9 @@ pub struct Metrics {
     retries: Family<u64>,
     approval_wait: Family<Histogram>,
     webhooks: Family<u64>,
+    leases_lost: Family<u64>,
+    /// The worker's name, a label on every series.
+    worker: OnceLock<String>,
 }
 
 impl Default for Metrics {
@@ -228,6 +239,12 @@ impl Default for Metrics {
                 "Webhook deliveries by workflow and outcome (queued, duplicate, ignored, refused).",
                 &["workflow", "outcome"],
             ),
+            leases_lost: Family::new(
+                "mageflow_leases_lost_total",
+                "Runs this worker stopped because another worker took their lease over.",
+                &[],
+            ),
+            worker: OnceLock::new(),
         }
     }
 }
@@ -259,18 +276,40 @@ impl Metrics {
         self.webhooks.add(&[workflow, outcome]);
     }
 
+    /// This worker lost a run's lease to another.
+    pub fn lease_lost(&self) {
+        self.leases_lost.add(&[]);
+    }
+
+    /// Names the worker every series is labelled with (once; later names are ignored).
+    pub fn set_worker(&self, name: &str) {
+        let _ = self.worker.set(name.to_owned());
+    }
+
+    fn worker(&self) -> &str {
+        self.worker.get().map_or("", String::as_str)
+    }
+
+    /// Appends a gauge, labelled with the worker, to an exposition.
+    pub fn gauge(&self, out: &mut String, name: &str, help: &str, value: f64) {
+        header(out, name, help, "gauge");
+        let _ = writeln!(out, "{name}{} {value}", labels(self.worker(), &[], &[], None));
+    }
+
     /// The Prometheus text exposition (format 0.0.4).
     pub fn render(&self) -> String {
         let mut out = String::new();
-        self.runs.render(&mut out);
-        self.run_seconds.render(&mut out);
-        self.host_calls.render(&mut out);
-        self.host_call_seconds.render(&mut out);
-        self.magento_requests.render(&mut out);
-        self.magento_seconds.render(&mut out);
-        self.retries.render(&mut out);
-        self.approval_wait.render(&mut out);
-        self.webhooks.render(&mut out);
+        let worker = self.worker();
+        self.runs.render(&mut out, worker);
+        self.run_seconds.render(&mut out, worker);
+        self.host_calls.render(&mut out, worker);
+        self.host_call_seconds.render(&mut out, worker);
+        self.magento_requests.render(&mut out, worker);
+        self.magento_seconds.render(&mut out, worker);
+        self.retries.render(&mut out, worker);
+        self.approval_wait.render(&mut out, worker);
+        self.webhooks.render(&mut out, worker);
+        self.leases_lost.render(&mut out, worker);
         out
     }
 }

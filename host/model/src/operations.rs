@@ -7,8 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use mageflow_magento::MagentoClient;
-use mageflow_store::{Approval, Decision, Queued, Run, Store};
-use serde_json::Value;
+use mageflow_store::{Approval, CursorMove, Decision, Queued, Run, Store};
 
 use crate::error::Result;
 use crate::event::Event;
@@ -54,7 +53,7 @@ pub trait Operations: Send + Sync + std::fmt::Debug {
         requester: &str,
         dry_run: bool,
         dedupe: Option<&str>,
-        cursor: Option<(&str, &Value)>,
+        cursor: Option<CursorMove<'_>>,
     ) -> Result<Queued>;
     /// Queues one run and makes it durable.
     fn start(&self, workflow: &str, event: Event, requester: &str, dry_run: bool) -> Result<Run>;

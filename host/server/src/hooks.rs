@@ -317,10 +317,15 @@ pub(crate) async fn intake(
         .durable()
         .await
         .map_err(|e| Refused(StatusCode::INTERNAL_SERVER_ERROR, e))?;
-    Ok(match queued {
-        Queued::Runs(runs) => Intake::Queued(runs[0].id),
-        Queued::Duplicate(id) => Intake::Duplicate(id),
-    })
+    match queued {
+        Queued::Runs(runs) if !runs.is_empty() => Ok(Intake::Queued(runs[0].id)),
+        Queued::Duplicate(id) => Ok(Intake::Duplicate(id)),
+        // No cursor was asked to move, and one event queues one run.
+        Queued::Runs(_) | Queued::Moved => Err(Refused(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the delivery queued no run".into(),
+        )),
+    }
 }
 
 #[cfg(test)]

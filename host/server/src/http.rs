@@ -229,18 +229,44 @@ async fn readyz(State(api): State<Api>) -> Response {
 }
 
 async fn metrics(State(api): State<Api>) -> Response {
-    let mut text = api.engine().metrics().render();
+    let metrics = api.engine().metrics().clone();
+    let mut text = metrics.render();
     let (retrying, next) = api.engine().retry_queue();
-    text.push_str(&format!(
-        "# HELP mageflow_runs_retrying Runs waiting to retry a Magento call that kept failing.\n\
-         # TYPE mageflow_runs_retrying gauge\nmageflow_runs_retrying {retrying}\n"
-    ));
+    metrics.gauge(
+        &mut text,
+        "mageflow_runs_retrying",
+        "Runs waiting to retry a Magento call that kept failing.",
+        retrying as f64,
+    );
     if let Some(at) = next {
-        text.push_str(&format!(
-            "# HELP mageflow_retry_next_attempt_timestamp_seconds When the soonest retrying run is attempted again.\n\
-             # TYPE mageflow_retry_next_attempt_timestamp_seconds gauge\n\
-             mageflow_retry_next_attempt_timestamp_seconds {at}\n"
-        ));
+        metrics.gauge(
+            &mut text,
+            "mageflow_retry_next_attempt_timestamp_seconds",
+            "When the soonest retrying run is attempted again.",
+            at as f64,
+        );
+    }
+    let engine = api.engine().clone();
+    let now = mageflow_model::now_secs();
+    let queue = tokio::task::spawn_blocking(move || engine.store().queue_stats(now)).await;
+    match queue {
+        Ok(Ok(q)) => {
+            metrics.gauge(
+                &mut text,
+                "mageflow_queue_depth",
+                "Runs due now that no worker holds (queued, woken by a decision, due to retry, or left by a worker that died).",
+                q.depth as f64,
+            );
+            metrics.gauge(
+                &mut text,
+                "mageflow_queue_oldest_age_seconds",
+                "How long ago the oldest of those runs was created (0 when none waits).",
+                q.oldest_created_at
+                    .map_or(0, |t| now.saturating_sub(t)) as f64,
+            );
+        }
+        Ok(Err(e)) => tracing::warn!(error = %e, "the queue's depth could not be read for /metrics"),
+        Err(e) => tracing::warn!(error = %e, "the queue's depth could not be read for /metrics"),
     }
     (
         [(

@@ -17,7 +17,7 @@ use mageflow_model::{
 };
 use mageflow_server::{AccessConfig, EnvTokens, SessionTimeouts};
 use mageflow_store::{
-    Approval, ApprovalStatus, Decision, Expiry, NewRun, Queued, Run, Status, Store,
+    Approval, ApprovalStatus, CursorMove, Decision, Expiry, NewRun, Queued, Run, Status, Store,
 };
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
@@ -134,7 +134,7 @@ impl Operations for Memory {
         requester: &str,
         dry_run: bool,
         dedupe: Option<&str>,
-        cursor: Option<(&str, &Value)>,
+        cursor: Option<CursorMove<'_>>,
     ) -> Result<Queued> {
         let hash = Operations::workflow(self, workflow)?.hash.clone();
         let runs = events
@@ -156,6 +156,7 @@ impl Operations for Memory {
         match self.queue(workflow, &[event], requester, dry_run, None, None)? {
             Queued::Runs(mut runs) => Ok(runs.remove(0)),
             Queued::Duplicate(id) => Ok(self.store.run(id)?),
+            Queued::Moved => unreachable!("no cursor was moved"),
         }
     }
 

@@ -222,6 +222,10 @@ pub trait ApprovalStore {
     /// The approval of request `index` of a run, if opened.
     fn approval_for(&self, run: RunId, index: u32) -> Result<Option<Approval>>;
 
+    /// Every approval a run asked for, by request: what a run's replay reads, loaded when it
+    /// is claimed.
+    fn approvals_of(&self, run: RunId) -> Result<Vec<Approval>>;
+
     /// Every approval, oldest first, with this status when given.
     fn approvals(&self, status: Option<ApprovalStatus>) -> Result<Vec<Approval>>;
 

@@ -38,6 +38,11 @@ pub enum Error {
     /// A decision was refused (the reason names why).
     #[error("{0}")]
     Refused(String),
+    /// Another worker took the run: this one may write nothing more for it.
+    #[error(
+        "lease lost on run {0}: another worker took it over (this worker stalled or lost the store for longer than its lease); it writes nothing more for the run"
+    )]
+    LeaseLost(u64),
     /// PostgreSQL cannot be reached, or stopped answering.
     #[error(
         "PostgreSQL is unavailable ({0}): check that it runs and that the store's URL is right; nothing is lost, and mageflow carries on when it answers again"

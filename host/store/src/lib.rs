@@ -11,7 +11,8 @@
 //! Both keep the same promises, which the engine's tests check on each: a write is durable
 //! once [`Backend::flush`] returns; queueing runs with a dedupe key or a cursor move is all or
 //! nothing to anyone who could be told of it; a journal is read up to its first gap; of two
-//! racing decisions exactly one settles an approval.
+//! racing decisions exactly one settles an approval. PostgreSQL also lets several workers
+//! share it: runs are claimed under fenced leases (see [`LeaseStore`]).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -20,6 +21,7 @@ mod access;
 mod approvals;
 mod error;
 mod journal;
+mod leases;
 mod postgres;
 mod runs;
 mod scim;
@@ -38,6 +40,9 @@ pub use access::{AccessEvent, AccessStore, TokenRecord};
 pub use approvals::{Approval, ApprovalStatus, ApprovalStore, Decision, DecisionRecord, Expiry};
 pub use error::{Error, Result};
 pub use journal::{AuditEntry, Entry, EntryState, FieldChange, JournalStore};
+pub use leases::{
+    CursorGuard, CursorLease, CursorMove, Hold, LeaseStore, LeaseTerms, QueueStats,
+};
 pub use postgres::{SCHEMA_VERSION, migrate};
 pub use runs::{NewRun, Queued, Retrying, Run, RunId, RunStore, Started, Status};
 pub use scim::ScimStore;
@@ -46,7 +51,7 @@ pub use sled::BUSY_GRACE;
 /// What a store keeps, whatever keeps it. Split by subject; the supertraits' methods are
 /// callable on a [`Store`] without importing them.
 pub trait Backend:
-    RunStore + JournalStore + ApprovalStore + AccessStore + ScimStore + Send + Sync
+    RunStore + JournalStore + ApprovalStore + AccessStore + ScimStore + LeaseStore + Send + Sync
 {
     /// Which backend this is, for `/readyz` and errors (`sled /var/lib/mageflow`,
     /// `postgres 127.0.0.1:5432/mageflow`).
@@ -58,11 +63,6 @@ pub trait Backend:
 
     /// Whether the store answers now (`/readyz`): the error says why not.
     fn check(&self) -> Result<()>;
-
-    /// Takes the store for this process's worker: `serve` calls it before it runs anything.
-    /// sled's directory is one process's already; PostgreSQL takes a session lock, and a
-    /// second worker on the same database is refused, naming why.
-    fn take_worker_lock(&self) -> Result<()>;
 
     /// Keeps a plugin's bytes under its content hash, so a run can load exactly the plugin it
     /// started with after the file changed.
@@ -83,6 +83,13 @@ pub trait Backend:
 
     /// Stores a workflow's plugin state value.
     fn set_state(&self, workflow: &str, key: &str, value: &str) -> Result<()>;
+
+    /// Every state value of a workflow, by key: what a run reads, loaded when it is claimed.
+    fn states(&self, workflow: &str) -> Result<Vec<(String, String)>>;
+
+    /// Stores a state value a run set: written with the run's journal at its next durable
+    /// point, and only while the run's lease holds.
+    fn record_state(&self, run: RunId, workflow: &str, key: &str, value: &str) -> Result<()>;
 }
 
 /// The open store. Cheap to clone; every clone is the same database. Every [`Backend`] method

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::Result;
+use crate::{CursorMove, Result};
 #[cfg(doc)]
 use crate::Store;
 
@@ -162,6 +162,9 @@ pub enum Queued {
     Runs(Vec<Run>),
     /// The dedupe key was taken already: nothing was written. The run it names.
     Duplicate(RunId),
+    /// The cursor's guard did not hold (another worker fired the trigger, or holds it now):
+    /// nothing was written.
+    Moved,
 }
 
 impl NewRun {
@@ -206,15 +209,15 @@ impl Run {
 
 /// Runs: queued with what produced them, started and ended by workers.
 pub trait RunStore {
-    /// Writes runs with the dedupe key (a webhook delivery id) or the cursor move (a poller's
-    /// position, a cron's next fire) that produced them: all of it, or none that a sender
-    /// could be told of. A dedupe key taken already writes nothing and answers the run that
-    /// took it.
+    /// Writes runs with the dedupe key (a webhook delivery id, a cron tick) or the cursor move
+    /// (a poller's position, a cron's next fire) that produced them: all of it, or none that a
+    /// sender could be told of. A dedupe key taken already writes nothing and answers the run
+    /// that took it; a cursor whose guard fails writes nothing ([`Queued::Moved`]).
     fn queue(
         &self,
         runs: Vec<NewRun>,
         dedupe: Option<&str>,
-        cursor: Option<(&str, &Value)>,
+        cursor: Option<CursorMove<'_>>,
     ) -> Result<Queued>;
 
     /// The run queued under a dedupe key, if it exists.
@@ -224,9 +227,9 @@ pub trait RunStore {
     /// a duplicate. `serve` calls it for every run before it takes deliveries.
     fn restore_dedupe_key(&self, run: &Run) -> Result<()>;
 
-    /// Marks a run as started by a worker (`running`, one more attempt) and returns it; a run
-    /// that has ended is returned as it is.
-    fn begin_attempt(&self, id: RunId, now: u64) -> Result<Started>;
+    /// Claims a run for this worker and marks it started (`running`, one more attempt); a run
+    /// that has ended is returned as it is. `None` while another worker holds its lease.
+    fn begin_attempt(&self, id: RunId, now: u64) -> Result<Option<Started>>;
 
     /// Writes how a started run's attempt ended: `change` applied to the run as it was
     /// started. Should the record have changed meanwhile, it is read and changed in place
@@ -242,4 +245,7 @@ pub trait RunStore {
     /// Changes a run in place (read, `change`, write back atomically) and returns it. (The
     /// generic [`Store::update_run`] calls this.)
     fn update_run_with(&self, id: RunId, change: &dyn Fn(&mut Run)) -> Result<Run>;
+
+    /// Whether a run of `workflow` has not ended (a cron's overlap policy asks).
+    fn unfinished(&self, workflow: &str) -> Result<bool>;
 }

@@ -7,8 +7,8 @@ mod postgres;
 use std::sync::{Arc, Barrier};
 
 use mageflow_store::{
-    AccessEvent, Approval, ApprovalStatus, Decision, Entry, EntryState, Error, Expiry, NewRun,
-    Queued, SCHEMA_VERSION, Status, Store, TokenRecord,
+    AccessEvent, Approval, ApprovalStatus, CursorGuard, CursorMove, Decision, Entry, EntryState,
+    Error, Expiry, Hold, NewRun, Queued, SCHEMA_VERSION, Status, Store, TokenRecord,
 };
 use serde_json::{Value, json};
 
@@ -44,6 +44,7 @@ fn runs_of(q: Queued) -> Vec<mageflow_store::Run> {
     match q {
         Queued::Runs(r) => r,
         Queued::Duplicate(id) => panic!("a duplicate of run {id}"),
+        Queued::Moved => panic!("the cursor's guard failed"),
     }
 }
 
@@ -73,7 +74,7 @@ fn runs_and_their_cursor_move_land_together() {
             s.queue(
                 vec![new_run(1), new_run(2)],
                 None,
-                Some(("cron/tick", &cursor)),
+                Some(CursorMove::set("cron/tick", &cursor)),
             )
             .unwrap(),
         );
@@ -84,7 +85,7 @@ fn runs_and_their_cursor_move_land_together() {
         let later = json!({"next": 120});
         assert!(
             runs_of(
-                s.queue(Vec::new(), None, Some(("cron/tick", &later)))
+                s.queue(Vec::new(), None, Some(CursorMove::set("cron/tick", &later)))
                     .unwrap()
             )
             .is_empty()
@@ -100,7 +101,7 @@ fn runs_and_their_cursor_move_land_together() {
 fn an_attempt_is_begun_once_and_its_end_mends_a_record_changed_meanwhile() {
     on_both(|s| {
         let id = runs_of(s.queue(vec![new_run(1)], None, None).unwrap())[0].id;
-        let begun = s.begin_attempt(id, 2_000).unwrap();
+        let begun = s.begin_attempt(id, 2_000).unwrap().unwrap();
         assert_eq!(
             (begun.run.status, begun.run.attempts, begun.run.updated_at),
             (Status::Running, 1, 2_000)
@@ -115,7 +116,7 @@ fn an_attempt_is_begun_once_and_its_end_mends_a_record_changed_meanwhile() {
         assert_eq!(ended.error.as_deref(), Some("noted"));
         assert_eq!(s.run(id).unwrap(), ended);
         // An ended run is left alone.
-        let again = s.begin_attempt(id, 3_000).unwrap().run;
+        let again = s.begin_attempt(id, 3_000).unwrap().unwrap().run;
         assert_eq!((again.status, again.attempts), (Status::Succeeded, 1));
         assert_eq!(s.runs(Some(Status::Succeeded)).unwrap().len(), 1);
     });
@@ -381,17 +382,7 @@ fn a_postgres_store_keeps_everything_across_a_reconnect_and_refuses_a_newer_sche
 }
 
 #[test]
-fn a_second_worker_on_one_database_is_refused_and_an_unreachable_server_is_named() {
-    let url = postgres::server().fresh();
-    let one = Store::postgres(&url).unwrap();
-    one.take_worker_lock().unwrap();
-    let two = Store::postgres(&url).unwrap();
-    let refused = two.take_worker_lock().unwrap_err();
-    assert!(
-        refused.to_string().contains("another `mageflow serve`"),
-        "{refused}"
-    );
-    drop(one);
+fn an_unreachable_server_and_a_wrong_url_are_named() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -406,4 +397,249 @@ fn a_second_worker_on_one_database_is_refused_and_an_unreachable_server_is_named
             .contains("postgres://USER@HOST:PORT/DATABASE"),
         "{bad}"
     );
+}
+
+/// Two workers on one database (handles of their own, as two `serve` processes have), and
+/// the database's schema.
+fn two_workers() -> (Store, Store, String) {
+    let url = postgres::server().fresh();
+    let schema = url.rsplit("%3D").next().unwrap().to_owned();
+    (
+        Store::postgres(&url).unwrap(),
+        Store::postgres(&url).unwrap(),
+        schema,
+    )
+}
+
+/// Ends a lease as if its worker had stalled past it (and its grace).
+fn run_out(schema: &str, run: u64) {
+    postgres::server().sql(&format!(
+        "UPDATE {schema}.runs SET lease_until = now() - interval '1 second' WHERE id = {run}"
+    ));
+}
+
+#[test]
+fn a_run_is_claimed_by_one_worker_and_a_worker_whose_lease_was_taken_writes_nothing() {
+    let (a, b, schema) = two_workers();
+    assert!(a.shared() && a.worker() != b.worker());
+    let id = runs_of(a.queue(vec![new_run(1)], None, None).unwrap())[0].id;
+    let started = a.begin_attempt(id, 2_000).unwrap().expect("free");
+    assert!(matches!(a.hold(id), Hold::Held(left) if left > std::time::Duration::from_secs(50)));
+    assert!(b.begin_attempt(id, 2_000).unwrap().is_none(), "a holds it");
+    assert!(b.claim_due(10, 2_000).unwrap().is_empty(), "a holds it");
+    assert_eq!(b.hold(id), Hold::Unleased);
+
+    // a stalls past its lease; b takes the run over.
+    a.record(id, &entry(0, "customers.get")).unwrap();
+    run_out(&schema, id);
+    let taken = b.claim_due(10, 2_000).unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].run.attempts, 2);
+    // a wakes: what it journaled is dropped, its end and its approval are refused.
+    a.record(id, &entry(1, "customers.update")).unwrap();
+    a.flush().unwrap();
+    assert_eq!(a.hold(id), Hold::Lost);
+    assert!(b.journal(id).unwrap().is_empty(), "nothing of a's is kept");
+    let end = a.end_attempt(&started, |r| r.status = Status::Succeeded);
+    assert!(matches!(end, Err(Error::LeaseLost(run)) if run == id), "{end:?}");
+    assert!(matches!(
+        a.open_approval(approval(id, 0)),
+        Err(Error::LeaseLost(_))
+    ));
+    assert_eq!(a.hold(id), Hold::Lost, "lost until the engine lets go");
+    a.release(id);
+    assert_eq!(a.hold(id), Hold::Unleased);
+
+    // b's writes land, and its end lets the run go for good.
+    b.record(id, &entry(0, "customers.get")).unwrap();
+    let ended = b
+        .end_attempt(&taken[0], |r| r.status = Status::Succeeded)
+        .unwrap();
+    assert_eq!(ended.attempts, 2);
+    assert_eq!(b.journal(id).unwrap().len(), 1);
+    assert_eq!(b.run(id).unwrap().status, Status::Succeeded);
+    assert!(a.claim_due(10, 9_999).unwrap().is_empty(), "an ended run is never due");
+}
+
+fn entry(seq: u64, call: &str) -> Entry {
+    Entry {
+        seq,
+        call: call.into(),
+        digest: format!("d{seq}"),
+        state: EntryState::Intent,
+    }
+}
+
+#[test]
+fn of_workers_claiming_at_once_each_run_goes_to_exactly_one() {
+    let url = postgres::server().fresh();
+    let queuer = Store::postgres(&url).unwrap();
+    let runs: Vec<NewRun> = (0..200).map(|n| new_run(n as u8)).collect();
+    let queued = runs_of(queuer.queue(runs, None, None).unwrap());
+    let workers: Vec<Store> = (0..4).map(|_| Store::postgres(&url).unwrap()).collect();
+    let barrier = Arc::new(Barrier::new(workers.len()));
+    let claimed: Vec<Vec<u64>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = workers
+            .iter()
+            .map(|w| {
+                let barrier = barrier.clone();
+                scope.spawn(move || {
+                    barrier.wait();
+                    let mut mine = Vec::new();
+                    loop {
+                        let batch = w.claim_due(7, 1_000).unwrap();
+                        if batch.is_empty() {
+                            return mine;
+                        }
+                        mine.extend(batch.iter().map(|s| s.run.id));
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut all: Vec<u64> = claimed.iter().flatten().copied().collect();
+    all.sort_unstable();
+    let mut expected: Vec<u64> = queued.iter().map(|r| r.id).collect();
+    expected.sort_unstable();
+    assert_eq!(all, expected, "every run claimed once, none twice");
+    assert!(
+        claimed.iter().filter(|c| !c.is_empty()).count() > 1,
+        "the work was shared: {:?}",
+        claimed.iter().map(Vec::len).collect::<Vec<_>>()
+    );
+    let stats = queuer.queue_stats(1_000).unwrap();
+    assert_eq!(stats.depth, 0, "all held");
+}
+
+#[test]
+fn a_decision_on_any_worker_makes_its_run_due_for_whichever_claims_it() {
+    let (a, b, _) = two_workers();
+    let id = runs_of(a.queue(vec![new_run(1)], None, None).unwrap())[0].id;
+    assert_eq!(
+        b.queue_stats(1_000).unwrap(),
+        mageflow_store::QueueStats {
+            depth: 1,
+            oldest_created_at: Some(1_000)
+        }
+    );
+    let started = a.begin_attempt(id, 1_000).unwrap().unwrap();
+    let opened = a.open_approval(approval(id, 0)).unwrap();
+    a.end_attempt(&started, |r| r.status = Status::AwaitingApproval)
+        .unwrap();
+    assert!(b.claim_due(10, 2_000).unwrap().is_empty(), "it waits for people");
+    assert_eq!(b.queue_stats(2_000).unwrap().depth, 0);
+    // A rejection settles it at once.
+    b.decide(opened.id, "alice", &[], &Decision::Reject("no".into()), 1_500)
+        .unwrap();
+    let resumed = b.claim_due(10, 2_000).unwrap();
+    assert_eq!(resumed.len(), 1, "b resumes what a suspended");
+    assert_eq!(b.approvals_of(id).unwrap()[0].status, ApprovalStatus::Rejected);
+    // A decision that lands while the run is still suspending is not lost: its end finds
+    // the approval settled and leaves it due.
+    let id = runs_of(a.queue(vec![new_run(2)], None, None).unwrap())[0].id;
+    let started = a.begin_attempt(id, 1_000).unwrap().unwrap();
+    let opened = a.open_approval(approval(id, 0)).unwrap();
+    b.decide(opened.id, "alice", &[], &Decision::Reject("no".into()), 1_500)
+        .unwrap();
+    a.end_attempt(&started, |r| r.status = Status::AwaitingApproval)
+        .unwrap();
+    assert_eq!(b.claim_due(10, 2_000).unwrap().len(), 1);
+}
+
+#[test]
+fn of_two_workers_firing_one_trigger_one_moves_its_cursor() {
+    on_both(|s| {
+        let before = json!({"next": 60});
+        let after = json!({"next": 120});
+        let first = CursorMove {
+            key: "cron/tick",
+            to: &before,
+            guard: CursorGuard::Was(None),
+        };
+        assert_eq!(runs_of(s.queue(vec![], None, Some(first)).unwrap()), vec![]);
+        assert_eq!(
+            s.queue(vec![], None, Some(first)).unwrap(),
+            Queued::Moved,
+            "set once"
+        );
+        let tick = CursorMove {
+            key: "cron/tick",
+            to: &after,
+            guard: CursorGuard::Was(Some(&before)),
+        };
+        assert_eq!(runs_of(s.queue(vec![new_run(1)], None, Some(tick)).unwrap()).len(), 1);
+        // The other worker read the same cursor: its tick is refused, and queues nothing.
+        assert_eq!(
+            s.queue(vec![new_run(2)], None, Some(tick)).unwrap(),
+            Queued::Moved
+        );
+        assert_eq!(s.runs(None).unwrap().len(), 1);
+        assert_eq!(s.cursor::<Value>("cron/tick").unwrap(), Some(after.clone()));
+    });
+    // A poll's lease: one worker at a time, and a move under a fence the lease lost is refused.
+    let (a, b, schema) = two_workers();
+    let ttl = std::time::Duration::from_secs(60);
+    let lease = a.lease_cursor("poll/watch", ttl).unwrap().expect("free");
+    assert_eq!(lease.value, None);
+    assert!(b.lease_cursor("poll/watch", ttl).unwrap().is_none(), "a holds it");
+    let at = json!({"at": "2026-01-01 00:00:00"});
+    let under = |fence| CursorMove {
+        key: "poll/watch",
+        to: &at,
+        guard: CursorGuard::Fence(fence),
+    };
+    postgres::server().sql(&format!(
+        "UPDATE {schema}.cursors SET lease_until = now() - interval '1 second'"
+    ));
+    let taken = b.lease_cursor("poll/watch", ttl).unwrap().expect("ran out");
+    assert_eq!(
+        a.queue(vec![new_run(1)], None, Some(under(lease.fence))).unwrap(),
+        Queued::Moved,
+        "a's fence moved on"
+    );
+    assert_eq!(runs_of(b.queue(vec![new_run(1)], None, Some(under(taken.fence))).unwrap()).len(), 1);
+    assert_eq!(b.runs(None).unwrap().len(), 1);
+    // The move let the lease go.
+    let again = a.lease_cursor("poll/watch", ttl).unwrap().expect("free again");
+    assert_eq!(again.value, Some(at));
+}
+
+#[test]
+fn state_a_run_sets_is_written_with_its_journal_while_its_lease_holds() {
+    let (a, b, schema) = two_workers();
+    let id = runs_of(a.queue(vec![new_run(1)], None, None).unwrap())[0].id;
+    a.begin_attempt(id, 1_000).unwrap().unwrap();
+    a.record_state(id, "hooked", "since", "10").unwrap();
+    assert_eq!(a.states("hooked").unwrap(), vec![("since".into(), "10".into())]);
+    a.record_state(id, "hooked", "since", "11").unwrap();
+    run_out(&schema, id);
+    b.claim_due(1, 1_000).unwrap();
+    a.flush().unwrap();
+    assert_eq!(
+        b.states("hooked").unwrap(),
+        vec![("since".into(), "10".into())],
+        "the value set after the lease was lost is dropped"
+    );
+}
+
+#[test]
+fn a_worker_is_woken_when_another_queues_a_run() {
+    let (a, b, _) = two_workers();
+    let woken = b.wakeups().expect("PostgreSQL notifies");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        // The listener's first look wakes it once it listens.
+        tokio::time::timeout(std::time::Duration::from_secs(10), woken.notified())
+            .await
+            .expect("listening");
+        a.queue(vec![new_run(1)], None, None).unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(10), woken.notified())
+            .await
+            .expect("b is told of a's run");
+    });
+    assert!(Store::temporary().unwrap().wakeups().is_none(), "sled queues in one process");
 }

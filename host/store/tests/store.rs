@@ -2,7 +2,7 @@
 //! records survive reopening, approvals settle exactly once.
 
 use mageflow_store::{
-    Approval, ApprovalStatus, Decision, Entry, EntryState, Expiry, NewRun, Queued, Status, Store,
+    Approval, ApprovalStatus, CursorMove, Decision, Entry, EntryState, Expiry, NewRun, Queued, Status, Store,
 };
 use serde_json::json;
 
@@ -55,7 +55,7 @@ fn runs_queue_with_their_dedupe_key_and_cursor_atomically_and_survive_reopening(
             .queue(
                 vec![new_run("watch"), new_run("watch")],
                 Some("watch/delivery-1"),
-                Some(("poll/watch", &cursor)),
+                Some(CursorMove::set("poll/watch", &cursor)),
             )
             .unwrap()
         else {

@@ -12,14 +12,14 @@
 //! audit. [`plan`]: the dry-run planner. [`clock`] and [`state`]: the journaled clock and
 //! state.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mageflow_magento::MagentoClient;
 use mageflow_model::{Metrics, RetryPolicy, now_secs};
 use mageflow_runtime::{Call, Failure, Gateway, Pending, Reply};
-use mageflow_store::{Entry, EntryState, Retrying};
+use mageflow_store::{Entry, EntryState, Error as StoreError, Hold, Retrying};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -59,6 +59,8 @@ pub(crate) struct Journaled {
     retried: Option<Retrying>,
     /// Set when this attempt stopped to retry a call later.
     postponed: Mutex<Option<Retrying>>,
+    /// Set when this worker lost the run's lease: every call from then on stops the plugin.
+    lost: AtomicBool,
 }
 
 /// Answered calls kept in memory before a batch is written.
@@ -78,6 +80,15 @@ pub(crate) fn digest(call: &Call) -> String {
 
 fn stored(e: impl std::fmt::Display) -> Failure {
     Failure::Unavailable(format!("the run's journal could not be written: {e}"))
+}
+
+/// What a call answers once the run's lease is lost: it stops the plugin (as a postponed
+/// call does) and the engine gives the run up without writing anything more.
+fn lease_gone() -> Failure {
+    Failure::Postponed {
+        reason: "lease lost: another worker holds the run now".into(),
+        after: Duration::ZERO,
+    }
 }
 
 impl Gateway for Journaled {
@@ -115,10 +126,57 @@ impl Journaled {
             retry: loaded.def.retry.clone(),
             retried: run.retry.clone(),
             postponed: Mutex::new(None),
+            lost: AtomicBool::new(false),
         }
     }
 
+    /// Whether this worker lost the run's lease during the attempt.
+    pub(crate) fn lease_lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
+    }
+
+    /// Whether the run is still this worker's to send `timeout`-long requests for; marks it
+    /// lost when not.
+    fn holds(&self, timeout: Duration) -> bool {
+        if self.lease_lost() {
+            return false;
+        }
+        let hold = self.scope.store.hold(self.scope.run);
+        if hold.allows(timeout) {
+            return true;
+        }
+        if hold != Hold::Lost {
+            tracing::warn!(run = self.scope.run, left = ?hold, timeout = ?timeout, "the lease has less time left than a request may take: giving the run up unsent");
+        }
+        self.lost.store(true, Ordering::SeqCst);
+        false
+    }
+
+    /// A store error, or a lost lease when that is what it was.
+    fn stored(&self, e: StoreError) -> Failure {
+        if matches!(e, StoreError::LeaseLost(_)) {
+            self.lost.store(true, Ordering::SeqCst);
+            return lease_gone();
+        }
+        stored(e)
+    }
+
     async fn answer(&self, call: Call) -> Result<Reply, Failure> {
+        let timeout = self.client.connection().timeout;
+        if !self.holds(timeout) {
+            return Err(lease_gone());
+        }
+        let answer = self.answer_held(call, timeout).await;
+        // An answer that came after the lease was lost goes nowhere: not to the plugin, not
+        // to the journal.
+        if self.lease_lost() || self.scope.store.hold(self.scope.run) == Hold::Lost {
+            self.lost.store(true, Ordering::SeqCst);
+            return Err(lease_gone());
+        }
+        answer
+    }
+
+    async fn answer_held(&self, call: Call, timeout: Duration) -> Result<Reply, Failure> {
         if let Some(why) = self
             .diverged
             .lock()
@@ -170,8 +228,21 @@ impl Journaled {
                         state: EntryState::Intent,
                     },
                 )
-                .map_err(stored)?;
-            self.scope.store.flush().map_err(stored)?;
+                .map_err(|e| self.stored(e))?;
+            let store = self.scope.store.clone();
+            let flushed = if store.shared() {
+                tokio::task::spawn_blocking(move || store.flush())
+                    .await
+                    .unwrap_or_else(|e| Err(StoreError::Unavailable(e.to_string())))
+            } else {
+                store.flush()
+            };
+            flushed.map_err(|e| self.stored(e))?;
+            // The intent is durable and fenced: the write goes only while the lease outlives
+            // the request.
+            if !self.holds(timeout) {
+                return Err(lease_gone());
+            }
             self.write(call, false).await
         } else {
             Gateway::call(&*self.client, call).await
@@ -256,7 +327,7 @@ impl Journaled {
         self.scope
             .store
             .record_all(self.scope.run, &batch)
-            .map_err(stored)
+            .map_err(|e| self.stored(e))
     }
 
     /// The first divergence, if any.

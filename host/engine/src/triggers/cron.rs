@@ -9,6 +9,7 @@ use chrono::{DateTime, FixedOffset, TimeZone as _};
 use mageflow_model::CronCursor;
 use mageflow_model::workflow::{Missed, Overlap, Trigger};
 use mageflow_model::{EngineError, Event, Result};
+use mageflow_store::{CursorGuard, CursorMove};
 
 use crate::engine::Engine;
 
@@ -33,7 +34,9 @@ fn ticks_after(
 
 impl Engine {
     /// Fires a cron workflow's due ticks at `now` (Unix seconds) and moves its next fire time,
-    /// in one transaction. Returns the runs queued.
+    /// in one transaction that also checks the cursor still holds what was read (locked
+    /// against other workers firing it meanwhile) and keys the runs by workflow and tick: of
+    /// several workers, one fires each tick. Returns the runs queued.
     pub fn cron_tick(&self, workflow: &str, now: u64) -> Result<Vec<u64>> {
         let loaded = self.workflow(workflow)?;
         let Trigger::Cron {
@@ -59,16 +62,21 @@ impl Engine {
         let next_after_now = ticks_after(&schedule, zone, now)
             .next()
             .ok_or_else(|| bad("the schedule never fires again".into()))?;
-        let Some(cursor) = self.store().cursor::<CronCursor>(&key)? else {
-            // First start: the schedule begins now; nothing is owed for the past.
-            self.store().set_cursor(
-                &key,
-                &CronCursor {
-                    next: next_after_now,
-                },
-            )?;
+        let encode = |c: CronCursor| {
+            serde_json::to_value(c).map_err(|e| mageflow_store::Error::Corrupt(e.to_string()))
+        };
+        let Some(was) = self.store().cursor_value(&key)? else {
+            // First start: the schedule begins now; nothing is owed for the past. The first
+            // worker to start sets it.
+            let first = encode(CronCursor {
+                next: next_after_now,
+            })?;
+            let guard = CursorGuard::Was(None);
+            self.queue_moving(workflow, &[], "", None, CursorMove { key: &key, to: &first, guard })?;
             return Ok(Vec::new());
         };
+        let cursor: CronCursor = serde_json::from_value(was.clone())
+            .map_err(|e| mageflow_store::Error::Corrupt(format!("cursor {key} cannot be read: {e}")))?;
         if cursor.next > now {
             return Ok(Vec::new());
         }
@@ -93,12 +101,7 @@ impl Engine {
             }
         };
         if *overlap == Overlap::Skip && !fire.is_empty() {
-            let busy = self
-                .store()
-                .runs(None)?
-                .iter()
-                .any(|r| r.workflow == workflow && !r.status.is_final());
-            if busy {
+            if self.store().unfinished(workflow)? {
                 tracing::info!(
                     workflow,
                     ticks = fire.len(),
@@ -114,11 +117,21 @@ impl Engine {
                 "cron ticks dropped by the missed-run policy"
             );
         }
-        let moved = serde_json::to_value(CronCursor {
+        let moved = encode(CronCursor {
             next: next_after_now,
-        })
-        .map_err(|e| mageflow_store::Error::Corrupt(e.to_string()))?;
+        })?;
         let events: Vec<Event> = fire.iter().map(|&at| Event::Schedule { at }).collect();
-        self.queue_moving(workflow, &events, &format!("cron:{workflow}"), &key, &moved)
+        let tick = fire.first().map(|t| format!("cron/{workflow}/{t}"));
+        self.queue_moving(
+            workflow,
+            &events,
+            &format!("cron:{workflow}"),
+            tick.as_deref(),
+            CursorMove {
+                key: &key,
+                to: &moved,
+                guard: CursorGuard::Was(Some(&was)),
+            },
+        )
     }
 }

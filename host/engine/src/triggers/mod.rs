@@ -3,6 +3,12 @@
 //! passed, approvals that expire). Webhooks arrive over HTTP and are checked by the server,
 //! which queues them through [`Engine::queue`].
 //!
+//! On a shared store (PostgreSQL, several workers) each worker also claims runs it did not
+//! queue itself: runs another worker queued but has no room for, runs woken by a decision
+//! taken elsewhere, retries whose time has come, and runs whose worker died. It claims when
+//! woken by the store (`LISTEN/NOTIFY`) and every second besides, since notifications can be
+//! lost. Approval expiry is done by one worker at a time, under a lease.
+//!
 //! The loops take the wall clock as a function and sleep on tokio's clock, so a test can run
 //! them under paused time.
 
@@ -15,11 +21,18 @@ use std::time::Duration;
 use mageflow_model::workflow::Trigger;
 use tokio::time::Instant;
 
-use crate::engine::Engine;
+use crate::engine::{CAPACITY, Engine};
 
 /// How often cron and poll triggers are looked at, retrying runs for being due, and approvals
-/// for expiry.
+/// for expiry; and how often a worker on a shared store looks for runs to claim.
 const TICK: Duration = Duration::from_secs(1);
+
+/// The least time between two claims on a wake-up: many runs queued at once wake a worker
+/// once, not once each.
+const CLAIM_SPACING: Duration = Duration::from_millis(100);
+
+/// The lease a worker takes to expire approvals: renewed every tick while it lives.
+const EXPIRY_LEASE: Duration = Duration::from_secs(10);
 
 impl Engine {
     /// Fires what is due at `now` (Unix seconds): every cron workflow's ticks, and each poll
@@ -54,10 +67,42 @@ impl Engine {
         queued
     }
 
+    /// Claims due runs from a shared store, as many as this worker has room for; their ids
+    /// go to `dispatch`, which executes each with the claim already made.
+    pub async fn claim_due(&self, now: u64) -> Vec<u64> {
+        let room = CAPACITY.saturating_sub(self.busy());
+        if room == 0 || !self.store().shared() {
+            return Vec::new();
+        }
+        match self.blocking(move |s| s.claim_due(room, now)).await {
+            Ok(claimed) => self.keep_claimed(claimed),
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming due runs failed: trying again in a second");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Whether this worker is the one that expires approvals now (always, on a store of one
+    /// process's).
+    async fn expires_approvals(&self) -> bool {
+        match self
+            .blocking(|s| s.lease_cursor("job/expire-approvals", EXPIRY_LEASE))
+            .await
+        {
+            Ok(lease) => lease.is_some(),
+            Err(e) => {
+                tracing::warn!(error = %e, "the approval expiry lease could not be taken");
+                false
+            }
+        }
+    }
+
     /// Runs the trigger loop and the wake-up loop until the process ends, every second:
     /// runs that triggers queue and retrying runs that are due go to `dispatch` (the
-    /// workers); approvals whose time ran out are settled and their runs resumed. `clock`
-    /// answers Unix seconds.
+    /// workers); approvals whose time ran out are settled and their runs resumed. On a
+    /// shared store, due runs are claimed too (see the module's notes). `clock` answers Unix
+    /// seconds.
     pub async fn run_triggers(
         &self,
         clock: &(dyn Fn() -> u64 + Sync),
@@ -81,11 +126,28 @@ impl Engine {
                 for run in self.due_retries(clock()) {
                     dispatch(run);
                 }
-                if let Err(e) = self.expire_due().await {
+                if self.expires_approvals().await
+                    && let Err(e) = self.expire_due().await
+                {
                     tracing::error!(error = %e.with_causes(), "expiring approvals failed");
                 }
             }
         };
-        tokio::join!(firing, waking);
+        let claiming = async {
+            let Some(woken) = self.store().wakeups() else {
+                return;
+            };
+            loop {
+                tokio::select! {
+                    () = woken.notified() => {}
+                    () = tokio::time::sleep(TICK) => {}
+                }
+                for run in self.claim_due(clock()).await {
+                    dispatch(run);
+                }
+                tokio::time::sleep(CLAIM_SPACING).await;
+            }
+        };
+        tokio::join!(firing, waking, claiming);
     }
 }

@@ -78,6 +78,10 @@ pub struct MagentoSettings {
     pub store: Option<String>,
     /// Variables holding the credentials; unset ones fall back to the `MAGEFLOW_*` defaults.
     pub env: BTreeMap<String, String>,
+    /// How long one request may take (`timeout = "30s"`; the client's default otherwise).
+    /// On a shared store a worker's lease must outlast it: a write is sent only while the
+    /// lease has longer left.
+    pub timeout: Option<Duration>,
 }
 
 #[derive(Deserialize)]
@@ -131,6 +135,7 @@ struct PolicyFile {
 struct MagentoFile {
     url: Option<String>,
     store: Option<String>,
+    timeout: Option<Spanned<String>>,
     admin_user_env: Option<String>,
     admin_password_env: Option<String>,
     integration_token_env: Option<String>,
@@ -356,6 +361,22 @@ impl Workflow {
         .into_iter()
         .filter_map(|(k, v)| v.clone().map(|v| (k.to_owned(), v)))
         .collect();
+        let timeout = match &raw.magento.timeout {
+            None => None,
+            Some(t) => Some(
+                parse_duration(t.get_ref())
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| {
+                        at(
+                            Some(t.span()),
+                            format!(
+                                "[magento] timeout = {:?}: write a duration such as 30s or 2m",
+                                t.get_ref()
+                            ),
+                        )
+                    })?,
+            ),
+        };
         let plugin = dir.join(raw.plugin.get_ref());
         Ok(Workflow {
             name,
@@ -370,6 +391,7 @@ impl Workflow {
                 url: raw.magento.url,
                 store: raw.magento.store,
                 env,
+                timeout,
             },
             retry,
         })
@@ -486,6 +508,9 @@ impl MagentoSettings {
         };
         let mut conn = Connection::new(url, auth);
         conn.store = self.store.clone();
+        if let Some(t) = self.timeout {
+            conn.timeout = t;
+        }
         Ok(conn)
     }
 }

@@ -46,7 +46,7 @@ impl JournalStore for Postgres {
             .iter()
             .map(|e| Ok(((run, big(e.seq)?), text(e)?)))
             .collect::<Result<_>>()?;
-        self.hold(|p| p.calls.extend(encoded));
+        self.pending_mut(|p| p.calls.extend(encoded));
         Ok(())
     }
 
@@ -65,7 +65,7 @@ impl JournalStore for Postgres {
 
     fn record_clock(&self, run: RunId, seq: u64, nanos: u128) -> Result<()> {
         let key = (big(run)?, big(seq)?);
-        self.hold(|p| p.clock.insert(key, nanos.to_string()));
+        self.pending_mut(|p| p.clock.insert(key, nanos.to_string()));
         Ok(())
     }
 
@@ -79,7 +79,7 @@ impl JournalStore for Postgres {
 
     fn record_state_read(&self, run: RunId, seq: u64, value: Option<&str>) -> Result<()> {
         let key = (big(run)?, big(seq)?);
-        self.hold(|p| p.state_reads.insert(key, value.map(str::to_owned)));
+        self.pending_mut(|p| p.state_reads.insert(key, value.map(str::to_owned)));
         Ok(())
     }
 

@@ -8,17 +8,22 @@
 //! readings and state reads) is held in memory and written at the next durable point (a
 //! flush, the run's end, or a read of its journal), so a plugin's clock or a journaled
 //! answer does not wait for the network.
+//!
+//! Several workers share one database: runs are claimed under fenced leases (`leases.rs`),
+//! and each write for a claimed run checks its fence in the same transaction.
 
 mod access;
 mod approvals;
 mod journal;
+mod leases;
+mod listen;
 mod pool;
 mod runs;
 mod schema;
 mod scim;
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -26,15 +31,15 @@ use serde_json::Value;
 use tokio_postgres::types::ToSql;
 
 use crate::{Backend, Error, Result, RunId};
+use leases::Leases;
 use pool::{Conn, Pool};
 pub use schema::SCHEMA_VERSION;
 
 /// Connections per store handle.
 const POOL_SIZE: usize = 8;
 
-/// Locks a database's mageflow schema for one worker (with the schema's hash; an arbitrary
-/// number, mageflow's own).
-const WORKER_LOCK: i32 = 0x6d66_776b;
+/// The channel workers are woken on when a run is queued or becomes due.
+const CHANNEL: &str = "mageflow_runs";
 
 /// Applies the schema's migrations to the database at `url`, answering the version found and
 /// the version now (`mageflow store migrate`).
@@ -72,32 +77,67 @@ fn place(config: &tokio_postgres::Config) -> String {
     )
 }
 
-/// What a run journaled and the store has not yet written, by `(run, seq)`.
+/// What runs journaled and the store has not yet written, by `(run, seq)`, and the state
+/// values they set, by `(workflow, key)` with the run that set them.
 #[derive(Debug, Default)]
 struct Pending {
     calls: BTreeMap<(i64, i64), String>,
     clock: BTreeMap<(i64, i64), String>,
     state_reads: BTreeMap<(i64, i64), Option<String>>,
+    state_sets: BTreeMap<(String, String), (i64, String)>,
 }
 
 impl Pending {
     fn is_empty(&self) -> bool {
-        self.calls.is_empty() && self.clock.is_empty() && self.state_reads.is_empty()
+        self.calls.is_empty()
+            && self.clock.is_empty()
+            && self.state_reads.is_empty()
+            && self.state_sets.is_empty()
+    }
+
+    /// The runs it holds records of.
+    fn runs(&self) -> BTreeSet<i64> {
+        let keyed = self.calls.keys().chain(self.clock.keys());
+        keyed
+            .chain(self.state_reads.keys())
+            .map(|k| k.0)
+            .chain(self.state_sets.values().map(|v| v.0))
+            .collect()
+    }
+
+    /// Drops every record of `runs` (whose leases were lost).
+    fn drop_runs(&mut self, runs: &BTreeSet<i64>) {
+        self.calls.retain(|k, _| !runs.contains(&k.0));
+        self.clock.retain(|k, _| !runs.contains(&k.0));
+        self.state_reads.retain(|k, _| !runs.contains(&k.0));
+        self.state_sets.retain(|_, v| !runs.contains(&v.0));
+    }
+
+    /// Puts back records a failed write took, unless newer ones came meanwhile.
+    fn restore(&mut self, old: Pending) {
+        restore(&mut self.calls, old.calls);
+        restore(&mut self.clock, old.clock);
+        restore(&mut self.state_reads, old.state_reads);
+        restore(&mut self.state_sets, old.state_sets);
     }
 }
 
 /// The PostgreSQL backend.
 pub(crate) struct Postgres {
-    pool: Pool,
+    pool: Arc<Pool>,
     place: String,
-    /// This handle's row in `flushes`.
+    /// This handle's row in `flushes`, and its name as a lease owner: each handle is one
+    /// worker.
     owner: String,
     pending: Mutex<Pending>,
     /// Held while the pending records are written, so a flush returns only once every record
     /// taken before it is committed.
     writing: Mutex<()>,
-    /// The connection that holds the worker lock, once taken.
-    worker: Mutex<Option<Conn>>,
+    /// The runs this worker holds.
+    leases: Arc<Leases>,
+    /// Notified when a run may have been queued or woken elsewhere, once asked for.
+    wakeups: OnceLock<Arc<tokio::sync::Notify>>,
+    config: tokio_postgres::Config,
 }
 
 impl std::fmt::Debug for Postgres {
@@ -113,42 +153,55 @@ impl Postgres {
     pub(crate) fn connect(url: &str) -> Result<Postgres> {
         let config = parse(url)?;
         let place = place(&config);
-        let pool = Pool::open(config, POOL_SIZE)
+        let pool = Pool::open(config.clone(), POOL_SIZE)
             .map_err(|e| Error::Unavailable(format!("{place}: {e}")))?;
         schema::migrate(&mut *pool.get()?)?;
         let owner = {
             let mut conn = pool.get()?;
-            let row = conn.query_opt(
-                "SELECT 'handle-' || nextval('mageflow_ids') || '-' || pg_backend_pid()",
-                &[],
-            )?;
-            let owner: String = row.map(|r| r.get(0)).unwrap_or_default();
+            // The worker's name in leases, logs and metrics: where it runs, and which handle.
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_owned())
+                .unwrap_or_else(|_| "localhost".into());
+            let row = conn.query_opt("SELECT nextval('mageflow_ids')", &[])?;
+            let n: i64 = row.map_or(0, |r| r.get(0));
+            let owner = format!("{host}:{}#{n}", std::process::id());
             conn.execute(
                 "INSERT INTO flushes (owner, n) VALUES ($1, 0) ON CONFLICT DO NOTHING",
                 &[&owner],
             )?;
             owner
         };
+        let pool = Arc::new(pool);
         Ok(Postgres {
+            leases: Arc::new(Leases::new(&owner, Arc::downgrade(&pool))),
             pool,
             place,
             owner,
             pending: Mutex::default(),
             writing: Mutex::default(),
-            worker: Mutex::default(),
+            wakeups: OnceLock::new(),
+            config,
         })
     }
 
     /// Writes what runs journaled since the last write, in one transaction; `durable` also
-    /// makes it (and every earlier commit) durable.
+    /// makes it (and every earlier commit) durable. The records of a run whose lease was lost
+    /// are dropped, and the run is marked lost: its fence is checked in the same transaction,
+    /// with the run's row locked against a claim until the commit.
     fn write_pending(&self, durable: bool) -> Result<()> {
         let _writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
-        let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut pending =
+            std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
         if pending.is_empty() && !durable {
             return Ok(());
         }
+        let (fenced, mut lost) = self.leases.fences(&pending.runs());
+        pending.drop_runs(&lost);
         let mut conn = self.pool.get()?;
         let written = conn.transaction(durable, |tx| {
+            let moved = self.leases.check_fences(tx, &fenced)?;
+            pending.drop_runs(&moved);
+            lost.extend(moved);
             write_map(
                 tx,
                 "INSERT INTO journal (run, seq, record)
@@ -170,6 +223,7 @@ impl Postgres {
                  ON CONFLICT (run, seq) DO UPDATE SET value = excluded.value",
                 &pending.state_reads,
             )?;
+            write_states(tx, &pending.state_sets)?;
             if durable {
                 // A commit that writes nothing is not flushed: this row makes it write.
                 tx.execute(
@@ -181,15 +235,14 @@ impl Postgres {
         });
         if written.is_err() {
             // Put them back, so a later durable point writes them (unless newer ones came).
-            let mut now = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            restore(&mut now.calls, pending.calls);
-            restore(&mut now.clock, pending.clock);
-            restore(&mut now.state_reads, pending.state_reads);
+            self.pending_mut(|now| now.restore(pending));
+        } else {
+            self.leases.lose(&lost);
         }
         written
     }
 
-    fn hold<T>(&self, f: impl FnOnce(&mut Pending) -> T) -> T {
+    fn pending_mut<T>(&self, f: impl FnOnce(&mut Pending) -> T) -> T {
         f(&mut self.pending.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
@@ -199,10 +252,26 @@ impl Postgres {
     }
 }
 
-fn restore<V>(now: &mut BTreeMap<(i64, i64), V>, old: BTreeMap<(i64, i64), V>) {
+fn restore<K: Ord, V>(now: &mut BTreeMap<K, V>, old: BTreeMap<K, V>) {
     for (k, v) in old {
         now.entry(k).or_insert(v);
     }
+}
+
+fn write_states(tx: &mut Conn, sets: &BTreeMap<(String, String), (i64, String)>) -> Result<()> {
+    if sets.is_empty() {
+        return Ok(());
+    }
+    let workflows: Vec<&str> = sets.keys().map(|k| k.0.as_str()).collect();
+    let keys: Vec<&str> = sets.keys().map(|k| k.1.as_str()).collect();
+    let values: Vec<&str> = sets.values().map(|v| v.1.as_str()).collect();
+    tx.execute(
+        "INSERT INTO state (workflow, key, value)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+         ON CONFLICT (workflow, key) DO UPDATE SET value = excluded.value",
+        &[&workflows, &keys, &values],
+    )?;
+    Ok(())
 }
 
 fn write_map<V: ToSql + Sync + Clone>(
@@ -252,28 +321,6 @@ impl Backend for Postgres {
         Ok(())
     }
 
-    fn take_worker_lock(&self) -> Result<()> {
-        let mut held = self.worker.lock().unwrap_or_else(|e| e.into_inner());
-        if held.is_some() {
-            return Ok(());
-        }
-        let mut conn = self.pool.dedicated()?;
-        let got: bool = conn
-            .query_opt(
-                "SELECT pg_try_advisory_lock($1, hashtext(current_schema()))",
-                &[&WORKER_LOCK],
-            )?
-            .is_some_and(|r| r.get(0));
-        if !got {
-            return Err(Error::Refused(format!(
-                "another `mageflow serve` is working on {}: this mageflow runs one worker per database (several need the leases that are not built yet); stop the other one first",
-                self.place
-            )));
-        }
-        *held = Some(conn);
-        Ok(())
-    }
-
     fn put_plugin(&self, hash: &str, bytes: &[u8]) -> Result<()> {
         self.conn()?.execute(
             "INSERT INTO plugins (hash, bytes) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -292,7 +339,8 @@ impl Backend for Postgres {
     fn cursor_value(&self, key: &str) -> Result<Option<Value>> {
         self.conn()?
             .query_opt("SELECT value FROM cursors WHERE key = $1", &[&key])?
-            .map(|r| read(r.get(0)))
+            .and_then(|r| r.get::<_, Option<String>>(0))
+            .map(|v| read(&v))
             .transpose()
     }
 
@@ -321,6 +369,25 @@ impl Backend for Postgres {
              ON CONFLICT (workflow, key) DO UPDATE SET value = excluded.value",
             &[&workflow, &key, &value],
         )?;
+        Ok(())
+    }
+
+    fn states(&self, workflow: &str) -> Result<Vec<(String, String)>> {
+        // What this worker's runs set and has not yet written counts too.
+        self.write_pending(false)?;
+        let rows = self.conn()?.query(
+            "SELECT key, value FROM state WHERE workflow = $1 ORDER BY key",
+            &[&workflow],
+        )?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn record_state(&self, run: RunId, workflow: &str, key: &str, value: &str) -> Result<()> {
+        let run = big(run)?;
+        self.pending_mut(|p| {
+            p.state_sets
+                .insert((workflow.to_owned(), key.to_owned()), (run, value.to_owned()))
+        });
         Ok(())
     }
 }

@@ -18,7 +18,7 @@ use tokio_postgres::{Client, NoTls, Row, Statement};
 
 use crate::{Error, Result};
 
-type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
+pub(crate) type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// How long a connection attempt may take before the store says PostgreSQL is unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -194,9 +194,11 @@ impl Pool {
         Ok(pool)
     }
 
-    /// Opens a connection outside the pool (a session lock's).
-    pub(crate) fn dedicated(&self) -> Result<Conn> {
-        self.new_conn()
+    /// Runs `job` on the thread that drives the connections (a listener's loop).
+    pub(crate) fn spawn(&self, job: Job) {
+        if self.driver.jobs.send(job).is_err() {
+            tracing::warn!("the store's thread has stopped: the job was not started");
+        }
     }
 
     fn new_conn(&self) -> Result<Conn> {

@@ -11,14 +11,15 @@ use super::pool::Conn;
 use crate::{Error, Result};
 
 /// The newest schema version this mageflow knows.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Locks out a second migrator (an arbitrary number, mageflow's own).
 const MIGRATION_LOCK: i64 = 0x6d61_6765_666c_6f77;
 
 /// The migrations, version `i + 1` at index `i`. Never edit one that has shipped: add the
 /// next.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [r#"
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
+    r#"
 CREATE SEQUENCE mageflow_ids;
 
 CREATE TABLE runs (
@@ -120,6 +121,35 @@ CREATE TABLE flushes (
     owner text PRIMARY KEY,
     n bigint NOT NULL
 );
+"#, r#"
+-- Several workers: a run is claimed under a lease whose fence every claim increments, and is
+-- claimable from `due` (Unix seconds; NULL while it waits for people or has ended) once no
+-- lease holds it. `lease_until` already includes the holder's grace.
+ALTER TABLE runs
+    ADD COLUMN workflow text COLLATE "C",
+    ADD COLUMN created_at bigint,
+    ADD COLUMN due bigint,
+    ADD COLUMN fence bigint NOT NULL DEFAULT 0,
+    ADD COLUMN lease_owner text,
+    ADD COLUMN lease_until timestamptz;
+UPDATE runs SET
+    workflow = record::json ->> 'workflow',
+    created_at = (record::json ->> 'created_at')::bigint,
+    due = CASE
+        WHEN status IN ('queued', 'running') THEN 0
+        WHEN status = 'retrying' THEN coalesce((record::json -> 'retry' ->> 'next_at')::bigint, 0)
+        WHEN status = 'awaiting-approval' AND NOT EXISTS (
+            SELECT 1 FROM approvals a WHERE a.run = runs.id AND a.status = 'pending') THEN 0
+    END;
+CREATE INDEX runs_due ON runs (due, id) WHERE due IS NOT NULL;
+CREATE INDEX runs_unfinished ON runs (workflow) WHERE status NOT IN ('succeeded', 'failed');
+
+-- A poll's cursor, and jobs one worker at a time does, are leased the same way.
+ALTER TABLE cursors
+    ALTER COLUMN value DROP NOT NULL,
+    ADD COLUMN fence bigint NOT NULL DEFAULT 0,
+    ADD COLUMN lease_owner text,
+    ADD COLUMN lease_until timestamptz;
 "#];
 
 /// Brings the schema to [`SCHEMA_VERSION`]. Answers the version found and the version now.

@@ -55,6 +55,19 @@ impl ApprovalStore for Sled {
         }
     }
 
+    fn approvals_of(&self, run: RunId) -> Result<Vec<Approval>> {
+        self.approval_keys
+            .scan_prefix(run.to_be_bytes())
+            .map(|item| {
+                let (_, id) = item?;
+                let id = <[u8; 8]>::try_from(&id[..])
+                    .map(u64::from_be_bytes)
+                    .map_err(|_| Error::Corrupt(format!("run {run} has a short approval key")))?;
+                self.approval(id)
+            })
+            .collect()
+    }
+
     /// Every approval, oldest first, with this status when given.
     fn approvals(&self, status: Option<ApprovalStatus>) -> Result<Vec<Approval>> {
         let mut out = Vec::new();

@@ -5,6 +5,7 @@
 mod access;
 mod approvals;
 mod journal;
+mod leases;
 mod runs;
 mod scim;
 
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::{Backend, Error, Result, decode, encode};
+use crate::{Backend, Error, Result, RunId, decode, encode};
 
 /// How long [`Store::open`](crate::Store::open) waits for a busy data directory before it names the other process.
 pub const BUSY_GRACE: Duration = Duration::from_secs(1);
@@ -124,11 +125,6 @@ impl Backend for Sled {
         Ok(())
     }
 
-    fn take_worker_lock(&self) -> Result<()> {
-        // sled locks its directory for the process that opened it.
-        Ok(())
-    }
-
     fn put_plugin(&self, hash: &str, bytes: &[u8]) -> Result<()> {
         if !self.plugins.contains_key(hash)? {
             self.plugins.insert(hash, bytes)?;
@@ -160,6 +156,25 @@ impl Backend for Sled {
         self.state
             .insert(state_key(workflow, key), value.as_bytes())?;
         Ok(())
+    }
+
+    fn states(&self, workflow: &str) -> Result<Vec<(String, String)>> {
+        let prefix = state_key(workflow, "");
+        self.state
+            .scan_prefix(&prefix)
+            .map(|item| {
+                let (k, v) = item?;
+                Ok((
+                    String::from_utf8_lossy(&k[prefix.len()..]).into_owned(),
+                    String::from_utf8_lossy(&v).into_owned(),
+                ))
+            })
+            .collect()
+    }
+
+    /// Written at once: sled's writes are durable at the next flush anyway.
+    fn record_state(&self, _run: RunId, workflow: &str, key: &str, value: &str) -> Result<()> {
+        self.set_state(workflow, key, value)
     }
 }
 

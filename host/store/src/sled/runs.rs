@@ -1,12 +1,15 @@
 //! Runs in sled: written before they start, with their trigger and pinned plugin, together
 //! with the dedupe key or cursor move that queued them.
 
-use serde_json::Value;
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
 
 use super::Sled;
-use crate::{Error, NewRun, Queued, Result, Run, RunId, RunStore, Started, Status, decode, encode};
+use crate::Backend as _;
+use crate::{
+    CursorGuard, CursorMove, Error, NewRun, Queued, Result, Run, RunId, RunStore, Started, Status,
+    decode, encode,
+};
 
 impl RunStore for Sled {
     /// With a cursor, runs and cursor land in one transaction: all of it or none. With a
@@ -22,13 +25,24 @@ impl RunStore for Sled {
         &self,
         runs: Vec<NewRun>,
         dedupe: Option<&str>,
-        cursor: Option<(&str, &Value)>,
+        cursor: Option<CursorMove<'_>>,
     ) -> Result<Queued> {
         let _queueing = self.queueing.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(key) = dedupe
             && let Some(id) = self.dedupe_owner(key)?
         {
             return Ok(Queued::Duplicate(id));
+        }
+        // One process queues: a cursor moves only here, under this lock, so checking its
+        // value is enough. (A fence is this process's own: nobody else leases it.)
+        if let Some(CursorMove {
+            key,
+            guard: CursorGuard::Was(was),
+            ..
+        }) = cursor
+            && self.cursor_value(key)?.as_ref() != was
+        {
+            return Ok(Queued::Moved);
         }
         let mut records = Vec::with_capacity(runs.len());
         for n in runs {
@@ -48,8 +62,8 @@ impl RunStore for Sled {
                     self.runs.insert(id.to_be_bytes(), bytes.as_slice())?;
                 }
             }
-            Some((k, v)) => {
-                let cursor = encode(v)?;
+            Some(CursorMove { key: k, to, .. }) => {
+                let cursor = encode(to)?;
                 (&self.runs, &self.dedupe, &self.cursors).transaction(
                     |(runs, dedupes, cursors)| {
                         if let Some(key) = dedupe {
@@ -82,13 +96,13 @@ impl RunStore for Sled {
         Ok(())
     }
 
-    /// One read and one write.
-    fn begin_attempt(&self, id: RunId, now: u64) -> Result<Started> {
+    /// One read and one write. Never `None`: this process is the only worker.
+    fn begin_attempt(&self, id: RunId, now: u64) -> Result<Option<Started>> {
         let (run, stored) = self.swap_run(id, |run| run.begin(now))?;
-        Ok(Started {
+        Ok(Some(Started {
             run,
             stamp: stored.to_vec(),
-        })
+        }))
     }
 
     /// Without reading the run again, unless it changed since the start.
@@ -129,6 +143,18 @@ impl RunStore for Sled {
             true
         })?;
         Ok(run)
+    }
+
+    /// A scan of the runs, newest first, stopping at the first unfinished run of the workflow.
+    fn unfinished(&self, workflow: &str) -> Result<bool> {
+        for item in self.runs.iter().rev() {
+            let (_, bytes) = item?;
+            let run: Run = decode(&bytes)?;
+            if run.workflow == workflow && !run.status.is_final() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 }
 
@@ -234,18 +260,18 @@ mod tests {
             panic!("queued");
         };
         let id = runs[0].id;
-        let run = store.begin_attempt(id, 2_000).unwrap().run;
+        let run = store.begin_attempt(id, 2_000).unwrap().unwrap().run;
         assert_eq!(
             (run.status, run.attempts, run.updated_at),
             (Status::Running, 1, 2_000)
         );
-        let second = store.begin_attempt(id, 3_000).unwrap();
+        let second = store.begin_attempt(id, 3_000).unwrap().unwrap();
         assert_eq!(second.run.attempts, 2);
         let ended = store
             .end_attempt_with(&second, &|r| r.status = Status::Succeeded)
             .unwrap();
         assert_eq!(store.run(id).unwrap(), ended);
-        let again = store.begin_attempt(id, 4_000).unwrap().run;
+        let again = store.begin_attempt(id, 4_000).unwrap().unwrap().run;
         assert_eq!((again.status, again.attempts), (Status::Succeeded, 2));
         assert_eq!(store.run(id).unwrap(), again);
         // A record changed after the start is read again, not overwritten.

@@ -290,6 +290,7 @@ impl Bridge {
         let run = match queued {
             Queued::Runs(mut runs) => runs.pop().ok_or_else(|| internal("no run was queued"))?,
             Queued::Duplicate(id) => self.engine.store().run(id).map_err(internal)?,
+            Queued::Moved => return Err(internal("no run was queued")),
         };
         let id = run.id;
         if run.status == Status::Queued || run.status == Status::Running {

@@ -1,0 +1,381 @@
+//! Fenced leases in PostgreSQL: what this worker holds, its heartbeat, claiming due runs with
+//! `FOR UPDATE SKIP LOCKED`, and the leases of trigger cursors.
+//!
+//! A claim increments the run's fence and sets its owner and `lease_until` (the lease's end
+//! plus the owner's grace, so another worker's claim needs no knowledge of this one's
+//! timeouts). The worker keeps its own deadline on its monotonic clock, started before the
+//! claim was sent, so it never believes in a lease longer than the database grants it, and a
+//! worker frozen past its deadline finds the lease lost when it wakes, whatever the database
+//! says.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+use super::pool::{Conn, Pool};
+use super::{CHANNEL, Postgres, big, id, read};
+use crate::{
+    CursorLease, Hold, LeaseStore, LeaseTerms, QueueStats, Result, Run, RunId, Started, Status,
+};
+
+/// A run this worker claimed.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    fence: i64,
+    /// When the lease ends, on this worker's clock.
+    deadline: Instant,
+    lost: bool,
+}
+
+/// The runs this worker holds, and how its leases last.
+#[derive(Debug)]
+pub(crate) struct Leases {
+    owner: String,
+    terms: Mutex<LeaseTerms>,
+    held: Mutex<HashMap<RunId, Held>>,
+    pool: Weak<Pool>,
+    heartbeat: OnceLock<std::thread::Thread>,
+}
+
+impl Leases {
+    pub(super) fn new(owner: &str, pool: Weak<Pool>) -> Leases {
+        Leases {
+            owner: owner.to_owned(),
+            terms: Mutex::new(LeaseTerms::default()),
+            held: Mutex::default(),
+            pool,
+            heartbeat: OnceLock::new(),
+        }
+    }
+
+    pub(super) fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    pub(super) fn terms(&self) -> LeaseTerms {
+        *self.terms.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `lease_until` as the database sets it: the lease and the grace, in seconds.
+    pub(super) fn until_secs(&self) -> f64 {
+        let t = self.terms();
+        (t.ttl + t.grace).as_secs_f64()
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<RunId, Held>> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Notes a claim of `run` under `fence`, sent at `since`, and starts the heartbeat.
+    pub(super) fn take(self: &Arc<Leases>, run: RunId, fence: i64, since: Instant) {
+        let deadline = since + self.terms().ttl;
+        self.held().insert(
+            run,
+            Held {
+                fence,
+                deadline,
+                lost: false,
+            },
+        );
+        self.heartbeat.get_or_init(|| beat_forever(Arc::downgrade(self)));
+    }
+
+    /// The fence this worker holds `run` under, when it claimed it: `Err` when lost.
+    pub(super) fn fence_of(&self, run: RunId) -> Result<Option<i64>> {
+        match self.hold_of(run) {
+            (Hold::Lost, _) => Err(crate::Error::LeaseLost(run)),
+            (_, fence) => Ok(fence),
+        }
+    }
+
+    fn hold_of(&self, run: RunId) -> (Hold, Option<i64>) {
+        let mut held = self.held();
+        let Some(h) = held.get_mut(&run) else {
+            return (Hold::Unleased, None);
+        };
+        let now = Instant::now();
+        if !h.lost && now >= h.deadline {
+            h.lost = true;
+            tracing::warn!(run, worker = %self.owner, "lease lost: its time ran out before a heartbeat renewed it; this worker sends and writes nothing more for the run");
+        }
+        if h.lost {
+            (Hold::Lost, Some(h.fence))
+        } else {
+            (Hold::Held(h.deadline - now), Some(h.fence))
+        }
+    }
+
+    /// Of `runs`, those this worker holds, as `(run, fence)` to check, and those already lost.
+    pub(super) fn fences(&self, runs: &BTreeSet<i64>) -> (Vec<(i64, i64)>, BTreeSet<i64>) {
+        let mut check = Vec::new();
+        let mut lost = BTreeSet::new();
+        for &run in runs {
+            match self.hold_of(id(run)) {
+                (Hold::Lost, _) => {
+                    lost.insert(run);
+                }
+                (_, Some(fence)) => check.push((run, fence)),
+                (_, None) => {}
+            }
+        }
+        (check, lost)
+    }
+
+    /// Checks fences in the transaction `tx`, locking the runs' rows against a claim until it
+    /// ends: answers the runs whose fence moved (another worker claimed them).
+    pub(super) fn check_fences(
+        &self,
+        tx: &mut Conn,
+        fenced: &[(i64, i64)],
+    ) -> Result<BTreeSet<i64>> {
+        if fenced.is_empty() {
+            return Ok(BTreeSet::new());
+        }
+        let ids: Vec<i64> = fenced.iter().map(|f| f.0).collect();
+        let rows = tx.query(
+            "SELECT id, fence FROM runs WHERE id = ANY($1) ORDER BY id FOR SHARE",
+            &[&ids],
+        )?;
+        let now: HashMap<i64, i64> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        Ok(fenced
+            .iter()
+            .filter(|(run, fence)| now.get(run) != Some(fence))
+            .map(|f| f.0)
+            .collect())
+    }
+
+    /// Marks runs lost (their fence moved).
+    pub(super) fn lose(&self, runs: &BTreeSet<i64>) {
+        let mut held = self.held();
+        for run in runs {
+            if let Some(h) = held.get_mut(&id(*run)) {
+                if !h.lost {
+                    tracing::warn!(run, worker = %self.owner, "lease lost: another worker took the run over; this worker sends and writes nothing more for it");
+                }
+                h.lost = true;
+            }
+        }
+    }
+
+    /// Forgets `run`.
+    pub(super) fn forget(&self, run: RunId) {
+        self.held().remove(&run);
+    }
+
+    /// Renews every lease this worker holds, in one statement; a run whose fence moved, or
+    /// that this worker's clock says ran out first, is lost.
+    fn beat(&self, pool: &Pool) -> Result<()> {
+        let since = Instant::now();
+        let live: Vec<(RunId, i64)> = self
+            .held()
+            .iter()
+            .filter(|(_, h)| !h.lost && h.deadline > since)
+            .map(|(run, h)| (*run, h.fence))
+            .collect();
+        if live.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<i64> = live.iter().map(|l| big(l.0)).collect::<Result<_>>()?;
+        let fences: Vec<i64> = live.iter().map(|l| l.1).collect();
+        let rows = pool.get()?.query(
+            "UPDATE runs r SET lease_until = now() + make_interval(secs => $3)
+             FROM unnest($1::bigint[], $2::bigint[]) AS h(id, fence)
+             WHERE r.id = h.id AND r.fence = h.fence AND r.lease_owner = $4
+             RETURNING r.id",
+            &[&ids, &fences, &self.until_secs(), &self.owner],
+        )?;
+        let renewed: BTreeSet<i64> = rows.iter().map(|r| r.get(0)).collect();
+        let deadline = since + self.terms().ttl;
+        let mut lost = BTreeSet::new();
+        {
+            let mut held = self.held();
+            let now = Instant::now();
+            for (run, fence) in live {
+                let Some(h) = held.get_mut(&run) else {
+                    continue;
+                };
+                if h.fence != fence || h.lost {
+                    continue;
+                }
+                if !renewed.contains(&big(run)?) {
+                    lost.insert(big(run)?);
+                } else if h.deadline > now {
+                    h.deadline = h.deadline.max(deadline);
+                }
+            }
+        }
+        self.lose(&lost);
+        Ok(())
+    }
+}
+
+/// The heartbeat's thread: renews this worker's leases every quarter lease until the store
+/// is dropped. (A frozen process freezes it too, which is the point.)
+fn beat_forever(leases: Weak<Leases>) -> std::thread::Thread {
+    let spawned = std::thread::Builder::new()
+        .name("mageflow-heartbeat".into())
+        .spawn(move || {
+            loop {
+                let every = match leases.upgrade() {
+                    Some(l) => (l.terms().ttl / 4).max(Duration::from_millis(50)),
+                    None => return,
+                };
+                std::thread::park_timeout(every);
+                let Some(l) = leases.upgrade() else { return };
+                let Some(pool) = l.pool.upgrade() else { return };
+                if let Err(e) = l.beat(&pool) {
+                    tracing::warn!(worker = %l.owner, error = %e, "the lease heartbeat failed: runs stop sending when their leases run out");
+                }
+            }
+        });
+    match spawned {
+        Ok(handle) => handle.thread().clone(),
+        Err(e) => {
+            tracing::error!(error = %e, "the lease heartbeat could not start: leases run out unrenewed");
+            std::thread::current()
+        }
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        // Let the heartbeat see the store is gone.
+        if let Some(t) = self.leases.heartbeat.get() {
+            t.unpark();
+        }
+    }
+}
+
+impl LeaseStore for Postgres {
+    fn shared(&self) -> bool {
+        true
+    }
+
+    fn worker(&self) -> String {
+        self.leases.owner().to_owned()
+    }
+
+    fn set_lease_terms(&self, terms: LeaseTerms) {
+        *self.leases.terms.lock().unwrap_or_else(|e| e.into_inner()) = terms;
+    }
+
+    fn hold(&self, run: RunId) -> Hold {
+        self.leases.hold_of(run).0
+    }
+
+    fn release(&self, run: RunId) {
+        let gone = BTreeSet::from([i64::try_from(run).unwrap_or(i64::MAX)]);
+        self.pending_mut(|p| p.drop_runs(&gone));
+        self.leases.forget(run);
+    }
+
+    fn claim_due(&self, limit: usize, now: u64) -> Result<Vec<Started>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let since = Instant::now();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let now = big(now)?;
+        let claimed = self.conn()?.transaction(false, |tx| {
+            let rows = tx.query(
+                "SELECT id, record FROM runs
+                 WHERE due <= $1 AND (lease_until IS NULL OR lease_until < now())
+                 ORDER BY due, id LIMIT $2
+                 FOR UPDATE SKIP LOCKED",
+                &[&now, &limit],
+            )?;
+            let mut runs = Vec::with_capacity(rows.len());
+            let mut ended = Vec::new();
+            for row in &rows {
+                let mut run: Run = read(row.get(1))?;
+                if run.begin(now.max(0) as u64) {
+                    runs.push(run);
+                } else {
+                    ended.push(big(run.id)?);
+                }
+            }
+            if !ended.is_empty() {
+                // An ended run is never due: mend one that says otherwise.
+                tx.execute(
+                    "UPDATE runs SET due = NULL WHERE id = ANY($1)",
+                    &[&ended],
+                )?;
+            }
+            if runs.is_empty() {
+                return Ok(Vec::new());
+            }
+            let ids: Vec<i64> = runs.iter().map(|r| big(r.id)).collect::<Result<_>>()?;
+            let records: Vec<String> = runs.iter().map(super::text).collect::<Result<_>>()?;
+            let rows = tx.query(
+                "UPDATE runs r SET rev = r.rev + 1, record = u.record, status = 'running',
+                     fence = r.fence + 1, lease_owner = $3,
+                     lease_until = now() + make_interval(secs => $4)
+                 FROM unnest($1::bigint[], $2::text[]) AS u(id, record)
+                 WHERE r.id = u.id
+                 RETURNING r.id, r.fence, r.rev",
+                &[&ids, &records, &self.leases.owner(), &self.leases.until_secs()],
+            )?;
+            let stamps: HashMap<i64, (i64, i64)> = rows
+                .iter()
+                .map(|r| (r.get(0), (r.get(1), r.get(2))))
+                .collect();
+            Ok(runs
+                .into_iter()
+                .filter_map(|run| {
+                    let (fence, rev) = *stamps.get(&big(run.id).ok()?)?;
+                    Some((run, fence, rev))
+                })
+                .collect::<Vec<_>>())
+        })?;
+        Ok(claimed
+            .into_iter()
+            .map(|(run, fence, rev)| {
+                self.leases.take(run.id, fence, since);
+                debug_assert_eq!(run.status, Status::Running);
+                Started {
+                    run,
+                    stamp: rev.to_be_bytes().to_vec(),
+                }
+            })
+            .collect())
+    }
+
+    fn lease_cursor(&self, key: &str, ttl: Duration) -> Result<Option<CursorLease>> {
+        let row = self.conn()?.query_opt(
+            "INSERT INTO cursors AS c (key, value, fence, lease_owner, lease_until)
+             VALUES ($1, NULL, 1, $2, now() + make_interval(secs => $3))
+             ON CONFLICT (key) DO UPDATE SET fence = c.fence + 1, lease_owner = $2,
+                 lease_until = excluded.lease_until
+             WHERE c.lease_until IS NULL OR c.lease_until < now() OR c.lease_owner = $2
+             RETURNING fence, value",
+            &[&key, &self.leases.owner(), &ttl.as_secs_f64()],
+        )?;
+        row.map(|r| {
+            Ok(CursorLease {
+                fence: r.get(0),
+                value: r.get::<_, Option<&str>>(1).map(read).transpose()?,
+            })
+        })
+        .transpose()
+    }
+
+    fn queue_stats(&self, now: u64) -> Result<QueueStats> {
+        let row = self.conn()?.query_opt(
+            "SELECT count(*), min(created_at) FROM runs
+             WHERE due <= $1 AND (lease_until IS NULL OR lease_until < now())",
+            &[&big(now)?],
+        )?;
+        Ok(row.map_or_else(QueueStats::default, |r| QueueStats {
+            depth: r.get::<_, i64>(0).max(0) as u64,
+            oldest_created_at: r.get::<_, Option<i64>>(1).map(|t| t.max(0) as u64),
+        }))
+    }
+
+    fn wakeups(&self) -> Option<Arc<tokio::sync::Notify>> {
+        Some(
+            self.wakeups
+                .get_or_init(|| super::listen::listen(&self.pool, &self.config, CHANNEL))
+                .clone(),
+        )
+    }
+}
