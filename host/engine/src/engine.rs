@@ -762,12 +762,13 @@ impl Engine {
     /// After a restart, before deliveries are taken, in one pass over the runs: puts back
     /// the dedupe key of every run whose key a crash lost (see [`Store::queue`]), and names
     /// the runs to resume: every run that was queued or running, and every run whose
-    /// approval was settled meanwhile. On a shared store nothing: runs are claimed instead.
+    /// approval was settled meanwhile. On a shared store, the runs due that no other worker
+    /// holds.
     pub fn prepare_recovery(&self) -> Result<Vec<u64>> {
         if self.store.shared() {
-            // Workers share the store: each claims unfinished runs as they come due and once
-            // their worker's lease has run out (see `Engine::claim_due`).
-            return Ok(Vec::new());
+            // Workers share the store: the runs due that no other worker holds. Those others
+            // hold are claimed as their leases run out (see `Engine::claim_due`).
+            return Ok(self.store.unclaimed(now_secs())?);
         }
         let settled: HashSet<u64> = self
             .store

@@ -1,6 +1,6 @@
 //! The engine's integration tests again, on PostgreSQL: the very same test files as
 //! `tests/engine/`, with the store swapped for a real server (tests/support/postgres.rs) and
-//! a fresh schema per test.
+//! a fresh schema per test; and `workers.rs`, several engines sharing one database.
 
 #[path = "../../../tests/support/postgres.rs"]
 mod postgres;
@@ -13,6 +13,9 @@ mod durable;
 mod triggers;
 #[path = "engine/workflows.rs"]
 mod workflows;
+// Several workers on one database: PostgreSQL only.
+#[path = "engine/workers.rs"]
+mod workers;
 
 mod stores {
     //! The store the suite runs on: PostgreSQL.
@@ -34,6 +37,12 @@ mod stores {
 
         pub(crate) fn open(&self) -> Store {
             Store::postgres(&self.0).unwrap()
+        }
+
+        /// Runs one statement in this database's schema (`{schema}` stands for it).
+        pub(crate) fn sql(&self, statement: &str) -> String {
+            let schema = self.0.rsplit("%3D").next().unwrap_or_default();
+            crate::postgres::server().sql(&statement.replace("{schema}", schema))
         }
     }
 }

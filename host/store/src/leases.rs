@@ -146,6 +146,11 @@ pub trait LeaseStore {
     /// Empty where the store is not [`shared`](LeaseStore::shared).
     fn claim_due(&self, limit: usize, now: u64) -> Result<Vec<Started>>;
 
+    /// The runs due at `now` that no other worker holds (this worker's own leases count as
+    /// free: they are of attempts this process no longer runs), oldest first: what a worker
+    /// resumes when it starts.
+    fn unclaimed(&self, now: u64) -> Result<Vec<RunId>>;
+
     /// Takes the lease of a trigger cursor (a poll's, or a job such as approval expiry that
     /// one worker at a time should do) for `ttl`: its fence and value, or `None` while
     /// another worker holds it. This worker's own lease is renewed.

@@ -14,7 +14,7 @@ use mageflow_store::{ApprovalStatus, Decision, EntryState, Status};
 use mageflow_test_artifacts as built;
 use magento_sim::{Server, SimConfig};
 
-fn runtime() -> Arc<Runtime> {
+pub(crate) fn runtime() -> Arc<Runtime> {
     static RUNTIME: OnceLock<Arc<Runtime>> = OnceLock::new();
     RUNTIME
         .get_or_init(|| {
@@ -24,7 +24,7 @@ fn runtime() -> Arc<Runtime> {
         .clone()
 }
 
-async fn sim(customers: usize) -> Server {
+pub(crate) async fn sim(customers: usize) -> Server {
     magento_sim::start(
         SimConfig {
             seed_customers: customers,
@@ -36,7 +36,7 @@ async fn sim(customers: usize) -> Server {
     .expect("sim starts")
 }
 
-fn client(server: &Server) -> Arc<MagentoClient> {
+pub(crate) fn client(server: &Server) -> Arc<MagentoClient> {
     Arc::new(
         MagentoClient::new(Connection::new(
             server.url(),
@@ -49,7 +49,7 @@ fn client(server: &Server) -> Arc<MagentoClient> {
     )
 }
 
-fn workflow(name: &str, plugin: &str, extra: &str) -> Workflow {
+pub(crate) fn workflow(name: &str, plugin: &str, extra: &str) -> Workflow {
     let text = format!("name = \"{name}\"\nplugin = \"{plugin}\"\n{extra}");
     Workflow::parse(Path::new("test.toml"), &text).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -60,14 +60,14 @@ fn engine(server: &Server, wf: Workflow) -> Engine {
     engine
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
 }
 
-fn writes_per_customer(server: &Server) -> BTreeMap<u64, usize> {
+pub(crate) fn writes_per_customer(server: &Server) -> BTreeMap<u64, usize> {
     let mut per = BTreeMap::new();
     for w in &server.sim.read().writes {
         if w.entity == "customer" && w.op == "update" {
@@ -77,7 +77,7 @@ fn writes_per_customer(server: &Server) -> BTreeMap<u64, usize> {
     per
 }
 
-fn in_group(server: &Server, group: u32) -> Vec<u64> {
+pub(crate) fn in_group(server: &Server, group: u32) -> Vec<u64> {
     server
         .sim
         .read()
@@ -87,7 +87,7 @@ fn in_group(server: &Server, group: u32) -> Vec<u64> {
         .collect()
 }
 
-const UPDATE_EACH: &str = "grants = [\"customers:read\", \"customers:write\", \"approvals\"]\n\
+pub(crate) const UPDATE_EACH: &str = "grants = [\"customers:read\", \"customers:write\", \"approvals\"]\n\
      [approvals]\napprovers = [\"bob\", \"carol\"]\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

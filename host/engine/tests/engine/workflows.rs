@@ -121,6 +121,10 @@ fn mistakes_are_named_with_file_line_and_fix() {
         refused("plugin = \"p.wasm\"\n[magento]\nurl = \"http://m\"\npassword = \"hunter2\"\n")
             .starts_with("workflows/bad.toml:4: unknown field `password`, expected one of `url`, `store`, `admin-user-env`")
     );
+    assert_eq!(
+        refused("plugin = \"p.wasm\"\n[magento]\ntimeout = \"soon\"\n"),
+        "workflows/bad.toml:3: [magento] timeout = \"soon\": write a duration such as 30s or 2m"
+    );
 }
 
 fn cron_error(expr: &str) -> String {

@@ -135,7 +135,6 @@ struct PolicyFile {
 struct MagentoFile {
     url: Option<String>,
     store: Option<String>,
-    timeout: Option<Spanned<String>>,
     admin_user_env: Option<String>,
     admin_password_env: Option<String>,
     integration_token_env: Option<String>,
@@ -143,6 +142,7 @@ struct MagentoFile {
     consumer_secret_env: Option<String>,
     access_token_env: Option<String>,
     access_token_secret_env: Option<String>,
+    timeout: Option<Spanned<String>>,
 }
 
 /// Reads a duration: `90s`, `15m`, `4h`, `7d`.

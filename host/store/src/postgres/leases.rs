@@ -340,6 +340,16 @@ impl LeaseStore for Postgres {
             .collect())
     }
 
+    fn unclaimed(&self, now: u64) -> Result<Vec<RunId>> {
+        let rows = self.conn()?.query(
+            "SELECT id FROM runs
+             WHERE due <= $1 AND (lease_until IS NULL OR lease_until < now() OR lease_owner = $2)
+             ORDER BY due, id",
+            &[&big(now)?, &self.leases.owner()],
+        )?;
+        Ok(rows.iter().map(|r| id(r.get(0))).collect())
+    }
+
     fn lease_cursor(&self, key: &str, ttl: Duration) -> Result<Option<CursorLease>> {
         let row = self.conn()?.query_opt(
             "INSERT INTO cursors AS c (key, value, fence, lease_owner, lease_until)

@@ -28,6 +28,24 @@ impl LeaseStore for Sled {
         Ok(Vec::new())
     }
 
+    /// Runs queued, running (left so by a crash) or due to retry: no other worker exists.
+    fn unclaimed(&self, now: u64) -> Result<Vec<RunId>> {
+        let mut out = Vec::new();
+        for item in self.runs.iter() {
+            let (_, bytes) = item?;
+            let run: Run = decode(&bytes)?;
+            let due = match run.status {
+                Status::Queued | Status::Running => true,
+                Status::Retrying => run.retry.as_ref().is_none_or(|r| r.next_at <= now),
+                _ => false,
+            };
+            if due {
+                out.push(run.id);
+            }
+        }
+        Ok(out)
+    }
+
     /// Always granted: no other process can hold it.
     fn lease_cursor(&self, key: &str, _ttl: Duration) -> Result<Option<CursorLease>> {
         Ok(Some(CursorLease {

@@ -1,0 +1,187 @@
+//! Several workers on one PostgreSQL database, each an engine with a store handle of its own
+//! (as each `mageflow serve` has): a worker whose lease is taken sends nothing more and the
+//! new owner writes each customer once, a decision taken on one worker resumes the run on
+//! another, a cron tick fires once whichever workers look, and a run queued on one worker
+//! is claimed by another.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mageflow_engine::{Engine, Event};
+use mageflow_store::{ApprovalStatus, Decision, Error, Status};
+use mageflow_test_artifacts as built;
+
+use crate::durable::{
+    UPDATE_EACH, client, in_group, now, runtime, sim, workflow, writes_per_customer,
+};
+use crate::stores::Place;
+
+/// A worker on `place`, with `wf` loaded against `server`.
+fn worker(place: &Place, server: &magento_sim::Server, wf: mageflow_engine::Workflow) -> Arc<Engine> {
+    let engine = Engine::new(place.open(), runtime());
+    engine.add(wf, client(server)).expect("the workflow loads");
+    Arc::new(engine)
+}
+
+/// Starts a move of group 1 to group 2 on `a` and approves it: the run is ready to write.
+async fn approved_move(a: &Engine) -> u64 {
+    let run = a
+        .start(
+            "mover",
+            Event::Manual {
+                input: "1 2".into(),
+            },
+            "alice",
+            false,
+        )
+        .unwrap();
+    let paused = a.execute(run.id).await.unwrap();
+    assert_eq!(paused.status, Status::AwaitingApproval);
+    let approval = a.store().approvals(Some(ApprovalStatus::Pending)).unwrap()[0].id;
+    a.store()
+        .decide(approval, "bob", &[], &Decision::Approve(None), now())
+        .unwrap();
+    run.id
+}
+
+fn update_count(server: &magento_sim::Server) -> usize {
+    writes_per_customer(server).values().sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_whose_lease_is_taken_sends_nothing_more_and_the_new_owner_writes_each_once() {
+    let server = sim(300).await;
+    let movers = in_group(&server, 1);
+    // Slow writes, so the takeover lands in the middle of them.
+    server.sim.write().faults.push(
+        serde_json::from_value(
+            serde_json::json!({"method": "PUT", "path": "/V1/customers/*", "latency_ms": 15}),
+        )
+        .unwrap(),
+    );
+    let place = Place::new("workers");
+    let wf = || workflow("mover", built::UPDATE_EACH, UPDATE_EACH);
+    let (a, b) = (worker(&place, &server, wf()), worker(&place, &server, wf()));
+    let run = approved_move(&a).await;
+    let running = tokio::spawn({
+        let a = a.clone();
+        async move { a.execute(run).await }
+    });
+    while update_count(&server) < 10 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // a stalls past its lease and grace (as a frozen process would); b takes the run over.
+    place.sql(&format!(
+        "UPDATE {{schema}}.runs SET lease_until = now() - interval '1 second' WHERE id = {run}"
+    ));
+    assert_eq!(b.store().claim_due(4, now()).unwrap().len(), 1, "b claims it");
+    let lost = running.await.unwrap();
+    assert!(
+        matches!(&lost, Err(e) if matches!(e, mageflow_engine::EngineError::Store(Error::LeaseLost(r)) if *r == run)),
+        "a is told it lost the run: {lost:?}"
+    );
+    let at_takeover = update_count(&server);
+    assert!(at_takeover < movers.len(), "taken over in the middle");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(update_count(&server), at_takeover, "a sends nothing more");
+    let done = b.execute(run).await.unwrap();
+    assert_eq!(done.status, Status::Succeeded, "{:?}", done.error);
+    assert_eq!(done.attempts, 4, "a's two attempts, b's claim, b's run");
+    let writes = writes_per_customer(&server);
+    assert_eq!(writes.len(), movers.len(), "every customer written");
+    assert!(writes.values().all(|&n| n == 1), "each exactly once: {writes:?}");
+    assert!(
+        a.metrics().render().contains("mageflow_leases_lost_total 1"),
+        "counted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_taken_on_one_worker_resumes_the_run_another_suspended() {
+    let server = sim(20).await;
+    let movers = in_group(&server, 1);
+    let place = Place::new("workers");
+    let wf = || workflow("mover", built::UPDATE_EACH, UPDATE_EACH);
+    let (a, b) = (worker(&place, &server, wf()), worker(&place, &server, wf()));
+    let run = a
+        .start(
+            "mover",
+            Event::Manual {
+                input: "1 2".into(),
+            },
+            "alice",
+            false,
+        )
+        .unwrap();
+    assert_eq!(
+        a.execute(run.id).await.unwrap().status,
+        Status::AwaitingApproval
+    );
+    let approval = b.store().approvals(Some(ApprovalStatus::Pending)).unwrap()[0].id;
+    let (settled, resumed) = b
+        .decide(approval, "bob", &Decision::Approve(None))
+        .await
+        .unwrap();
+    assert_eq!(settled.status, ApprovalStatus::Approved);
+    let resumed = resumed.expect("resumed where it was decided");
+    assert_eq!(resumed.status, Status::Succeeded, "{:?}", resumed.error);
+    assert_eq!(writes_per_customer(&server).len(), movers.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cron_tick_fires_once_whichever_workers_look_and_any_worker_claims_its_run() {
+    let server = sim(0).await;
+    let place = Place::new("workers");
+    let wf = || {
+        workflow(
+            "tick",
+            built::ECHO,
+            "grants = [\"customers:read\"]\n[trigger]\nkind = \"cron\"\nschedule = \"* * * * * *\"\noverlap = \"allow\"\n",
+        )
+    };
+    let workers: Vec<Arc<Engine>> = (0..3).map(|_| worker(&place, &server, wf())).collect();
+    let start = now();
+    // The first to look sets the schedule going.
+    for w in &workers {
+        assert!(w.cron_tick("tick", start).unwrap().is_empty());
+    }
+    // Ten seconds of ticks, every worker looking at each at once.
+    let mut fired = Vec::new();
+    for t in 1..=10 {
+        let looks: Vec<_> = workers
+            .iter()
+            .map(|w| {
+                let w = w.clone();
+                tokio::task::spawn_blocking(move || w.cron_tick("tick", start + t).unwrap())
+            })
+            .collect();
+        for look in looks {
+            fired.extend(look.await.unwrap());
+        }
+    }
+    assert_eq!(fired.len(), 10, "one run a tick: {fired:?}");
+    let mut ticks: Vec<u64> = workers[0]
+        .store()
+        .runs(None)
+        .unwrap()
+        .iter()
+        .map(|r| r.trigger["at"].as_u64().unwrap_or_default())
+        .collect();
+    ticks.sort_unstable();
+    ticks.dedup();
+    assert_eq!(ticks.len(), 10, "no tick twice");
+    // Nobody dispatched them: any worker claims them, each run once, and runs them.
+    let mut claimed = Vec::new();
+    for (i, w) in workers.iter().enumerate() {
+        for id in w.claim_due(now() + 20).await {
+            // (echo answers a tick with an error: it runs by hand only.)
+            let run = w.execute(id).await.unwrap();
+            assert!(run.status.is_final(), "worker {i}: {:?}", run.status);
+            assert_eq!(run.attempts, 1, "worker {i}");
+            claimed.push(id);
+        }
+    }
+    claimed.sort_unstable();
+    fired.sort_unstable();
+    assert_eq!(claimed, fired);
+}
