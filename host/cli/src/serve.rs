@@ -119,7 +119,11 @@ fn lease_terms(
         None => LeaseTerms::default().ttl,
         Some(text) => mageflow_engine::workflow::parse_duration(text)
             .filter(|d| !d.is_zero())
-            .ok_or_else(|| Usage(format!("--lease {text:?}: write a duration such as 60s or 2m")))?,
+            .ok_or_else(|| {
+                Usage(format!(
+                    "--lease {text:?}: write a duration such as 60s or 2m"
+                ))
+            })?,
     };
     if ttl < timeout * 2 {
         return Err(Usage(format!(
@@ -240,10 +244,11 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .workflows()
             .into_iter()
             .max_by_key(|w| w.client().connection().timeout);
-        let (timeout, name) = slowest.as_ref().map_or(
-            (LeaseTerms::default().grace, "(none)"),
-            |w| (w.client().connection().timeout, w.def.name.as_str()),
-        );
+        let (timeout, name) = slowest
+            .as_ref()
+            .map_or((LeaseTerms::default().grace, "(none)"), |w| {
+                (w.client().connection().timeout, w.def.name.as_str())
+            });
         store.set_lease_terms(lease_terms(args.lease.as_deref(), timeout, name)?);
         engine.metrics().set_worker(&store.worker());
     }

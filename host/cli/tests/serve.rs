@@ -8,29 +8,22 @@
 mod postgres;
 #[path = "support/proxy.rs"]
 mod proxy;
+#[path = "support/serve.rs"]
+mod serve_support;
 #[path = "support/sim.rs"]
 mod sim_support;
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use magento_sim::Server;
 use serde_json::{Value, json};
 
-const ALICE: &str = "alice-token-0123456789";
-const BOB: &str = "bob-token-0123456789abc";
-const ROOT: &str = "root-token-0123456789ab";
-
-fn scratch(name: &str) -> PathBuf {
-    let d =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("serve-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use serve_support::{
+    ALICE, Launch, ROOT, Serve, approve, call, creates, get, run_status, scratch, updates,
+    wait_for,
+};
 
 /// A sim whose first `n` customers are all in group 1.
 async fn sim(n: usize) -> Server {
@@ -57,18 +50,6 @@ fn workflow(dir: &Path, name: &str, plugin: &str, extra: &str) -> PathBuf {
     wf
 }
 
-struct Serve {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Starts `mageflow serve` against `sim` and waits for its `listening on` line.
 fn serve(dir: &Path, sim: &Server) -> Serve {
     serve_via(dir, &sim.url())
@@ -76,109 +57,19 @@ fn serve(dir: &Path, sim: &Server) -> Serve {
 
 /// Starts `mageflow serve` against the Magento at `magento` (a proxy, say).
 fn serve_via(dir: &Path, magento: &str) -> Serve {
-    serve_on(dir, magento, None).expect("mageflow serve starts")
+    Launch::new(dir, magento)
+        .start()
+        .expect("mageflow serve starts")
 }
 
-/// Starts `mageflow serve` on the PostgreSQL store at `store` when given; answers what it
-/// printed on stderr when it exits before listening.
-fn serve_on(dir: &Path, magento: &str, store: Option<&str>) -> Result<Serve, String> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mageflow"))
-        .env_clear()
-        .env("MAGEFLOW_MAGENTO_URL", magento)
-        .env("MAGEFLOW_ADMIN_USER", "admin")
-        .env("MAGEFLOW_ADMIN_PASSWORD", "Admin123!")
-        .env(
-            "MAGEFLOW_APPROVER_TOKENS",
-            format!("alice={ALICE},bob={BOB},root:admin={ROOT}"),
-        )
-        .env(
-            "MAGEFLOW_CACHE_DIR",
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-compile-cache"),
-        )
-        .args(["serve", "--listen", "127.0.0.1:0", "--workflows"])
-        .arg(dir.join("workflows"))
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .args(store.map(|url| ["--store", url]).into_iter().flatten())
-        .stdout(Stdio::piped())
-        .stderr(if store.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::inherit()
-        })
-        .spawn()
-        .expect("mageflow serve starts");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let url = loop {
-        match lines.next() {
-            Some(line) => {
-                if let Some(url) = line.unwrap().strip_prefix("listening on ") {
-                    break url.to_owned();
-                }
-            }
-            None => {
-                let mut err = String::new();
-                if let Some(mut e) = child.stderr.take() {
-                    std::io::Read::read_to_string(&mut e, &mut err).unwrap();
-                }
-                let _ = child.wait();
-                return Err(err);
-            }
-        }
-    };
-    // Keep reading stdout (and stderr) so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    if let Some(e) = child.stderr.take() {
-        std::thread::spawn(move || {
-            for line in BufReader::new(e).lines().map_while(Result::ok) {
-                eprintln!("{line}");
-            }
-        });
+/// Starts `mageflow serve` on the PostgreSQL store at `store`.
+fn serve_on(dir: &Path, magento: &str, store: &str) -> Result<Serve, String> {
+    Launch {
+        store: Some(store),
+        keep_log: true,
+        ..Launch::new(dir, magento)
     }
-    Ok(Serve { child, url })
-}
-
-async fn call(method: reqwest::Method, url: String, token: Option<&str>, body: Value) -> Value {
-    let mut req = reqwest::Client::new().request(method, url).json(&body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req.send().await.expect("the server answers");
-    let status = resp.status();
-    let v: Value = resp.json().await.expect("JSON");
-    assert!(status.is_success(), "{status}: {v}");
-    v
-}
-
-/// Reads `url` as alice, who may view every run.
-async fn get(url: String) -> Value {
-    call(reqwest::Method::GET, url, Some(ALICE), Value::Null).await
-}
-
-async fn wait_for(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> bool) {
-    let start = Instant::now();
-    while !check().await {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn run_status(serve: &Serve, id: u64) -> String {
-    get(format!("{}/api/runs/{id}", serve.url)).await["status"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-fn updates(server: &Server) -> BTreeMap<u64, usize> {
-    let mut per = BTreeMap::new();
-    for w in &server.sim.read().writes {
-        if w.entity == "customer" && w.op == "update" {
-            *per.entry(w.id).or_default() += 1;
-        }
-    }
-    per
+    .start()
 }
 
 async fn start_and_reach_approval(serve: &Serve) -> (u64, u64) {
@@ -205,16 +96,6 @@ async fn start_run(serve: &Serve, workflow: &str, input: &str) -> (u64, u64) {
     (id, approval)
 }
 
-async fn approve(serve: &Serve, approval: u64) {
-    let a = call(
-        reqwest::Method::POST,
-        format!("{}/api/approvals/{approval}/approve", serve.url),
-        Some(BOB),
-        json!({"comment": "go"}),
-    )
-    .await;
-    assert_eq!(a["status"], "approved");
-}
 
 async fn succeeded(serve: &Serve, id: u64) {
     wait_for(
@@ -277,8 +158,8 @@ async fn sigkill_in_the_middle_of_the_writes_loses_and_repeats_nothing() {
     kill_mid_writes_and_finish(&sim, first, || serve(&dir, &sim)).await;
 }
 
-/// The same kill on the PostgreSQL store: a second `serve` on the database is refused while
-/// the first runs, and the restart after the kill writes each customer once.
+/// The same kill on the PostgreSQL store, its schema migrated by hand first: the restart
+/// after the kill writes each customer once. (Several workers at once: tests/workers.rs.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn on_postgres_sigkill_in_the_middle_of_the_writes_loses_and_repeats_nothing() {
     let sim = sim(2000).await;
@@ -293,24 +174,19 @@ async fn on_postgres_sigkill_in_the_middle_of_the_writes_loses_and_repeats_nothi
     assert!(migrated.status.success(), "{migrated:?}");
     assert_eq!(
         String::from_utf8_lossy(&migrated.stdout).trim(),
-        "migrated the schema from version 0 to 1"
+        format!(
+            "migrated the schema from version 0 to {}",
+            mageflow_store::SCHEMA_VERSION
+        )
     );
-    let first = serve_on(&dir, &sim.url(), Some(&store)).unwrap();
+    let first = serve_on(&dir, &sim.url(), &store).unwrap();
     wait_for("readyz", Duration::from_secs(30), async || {
         let r = reqwest::get(format!("{}/readyz", first.url)).await.unwrap();
         r.status().is_success() && r.text().await.unwrap() == "ready"
     })
     .await;
-    let other = dir.join("second");
-    workflows(&other);
-    let second = serve_on(&other, &sim.url(), Some(&store));
-    let refused = second.err().expect("a second worker is refused");
-    assert!(
-        refused.contains("another `mageflow serve` is working on"),
-        "{refused}"
-    );
     kill_mid_writes_and_finish(&sim, first, || {
-        serve_on(&dir, &sim.url(), Some(&store)).unwrap()
+        serve_on(&dir, &sim.url(), &store).unwrap()
     })
     .await;
 }
@@ -353,20 +229,6 @@ async fn kill_when(
     serve_via(dir, magento)
 }
 
-fn creates(server: &Server) -> BTreeMap<String, usize> {
-    let state = server.sim.read();
-    let mut per = BTreeMap::new();
-    for w in &state.writes {
-        if w.entity == "customer" && w.op == "create" {
-            let email = state
-                .all_customers()
-                .find(|c| c.id == w.id)
-                .map_or_else(|| format!("#{}", w.id), |c| c.email.clone());
-            *per.entry(email).or_default() += 1;
-        }
-    }
-    per
-}
 
 /// Issue 11: 1,100 customers moved with one `customers.update` each through a proxy that
 /// refuses, fails after applying, or drops a quarter of all requests, with `serve` killed

@@ -84,9 +84,15 @@ pub(crate) fn adapters(
             approvals,
             states,
         ),
-        Journal::Scratch { scratch, states } => {
-            (scratch, true, Vec::new(), None, Vec::new(), Vec::new(), states)
-        }
+        Journal::Scratch { scratch, states } => (
+            scratch,
+            true,
+            Vec::new(),
+            None,
+            Vec::new(),
+            Vec::new(),
+            states,
+        ),
     };
     let scope = Arc::new(RunScope {
         store: into,

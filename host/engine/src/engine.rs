@@ -114,6 +114,21 @@ impl Ending {
     }
 }
 
+/// An attempt's claim: when the attempt is dropped before its end was written, the lease is
+/// let go of (after its end, there is none left to let go of).
+struct Held<'a> {
+    store: &'a Store,
+    id: u64,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if self.store.hold(self.id) != Hold::Unleased {
+            self.store.release(self.id);
+        }
+    }
+}
+
 /// A run's place in the active set, released when dropped.
 struct Active<'a> {
     set: &'a Mutex<HashMap<u64, bool>>,
@@ -335,10 +350,9 @@ impl Engine {
         match queued {
             Queued::Runs(mut runs) if !runs.is_empty() => Ok(runs.remove(0)),
             Queued::Duplicate(id) => Ok(self.store.run(id)?),
-            Queued::Runs(_) | Queued::Moved => Err(mageflow_store::Error::Corrupt(
-                "queueing one run answered none".into(),
-            )
-            .into()),
+            Queued::Runs(_) | Queued::Moved => {
+                Err(mageflow_store::Error::Corrupt("queueing one run answered none".into()).into())
+            }
         }
     }
 
@@ -359,14 +373,16 @@ impl Engine {
     }
 
     /// Claims the run (one this worker's claim loop took already, or by its id), or answers
-    /// it as stored when another worker holds it.
+    /// it as stored when another worker holds it (or this worker's claim loop does, and
+    /// hands it over in a moment).
     async fn claim(&self, id: u64) -> Result<std::result::Result<Started, Run>> {
-        let claimed = self
-            .claimed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
-        if let Some(started) = claimed {
+        let taken = || {
+            self.claimed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id)
+        };
+        if let Some(started) = taken() {
             return Ok(Ok(started));
         }
         let now = now_secs();
@@ -376,7 +392,10 @@ impl Engine {
                 None => s.run(id).map(Err),
             })
             .await?;
-        Ok(begun)
+        Ok(match begun {
+            Err(held) => taken().ok_or(held),
+            claimed => claimed,
+        })
     }
 
     /// Gives up a run whose lease was lost: nothing more is sent or written for it, and the
@@ -398,6 +417,12 @@ impl Engine {
         let begun = match self.claim(id).await? {
             Ok(started) => started,
             Err(held_elsewhere) => return Ok(held_elsewhere),
+        };
+        // Should this attempt be dropped half way (a caller that stopped waiting), its lease
+        // is let go of rather than renewed for nobody.
+        let _held = Held {
+            store: &self.store,
+            id,
         };
         let run = &begun.run;
         if run.status.is_final() {
@@ -614,7 +639,8 @@ impl Engine {
         let now = now_secs();
         let mut out = Vec::with_capacity(approvals.len());
         for a in approvals {
-            let lapsed = a.status == ApprovalStatus::Pending && a.expires_at.is_some_and(|t| t <= now);
+            let lapsed =
+                a.status == ApprovalStatus::Pending && a.expires_at.is_some_and(|t| t <= now);
             if !lapsed {
                 out.push(a);
                 continue;

@@ -293,7 +293,11 @@ impl Metrics {
     /// Appends a gauge, labelled with the worker, to an exposition.
     pub fn gauge(&self, out: &mut String, name: &str, help: &str, value: f64) {
         header(out, name, help, "gauge");
-        let _ = writeln!(out, "{name}{} {value}", labels(self.worker(), &[], &[], None));
+        let _ = writeln!(
+            out,
+            "{name}{} {value}",
+            labels(self.worker(), &[], &[], None)
+        );
     }
 
     /// The Prometheus text exposition (format 0.0.4).

@@ -228,6 +228,19 @@ async fn readyz(State(api): State<Api>) -> Response {
     }
 }
 
+/// Commerce's answer to a delivery taken, with what became of it for whoever reads headers
+/// (`x-mageflow-delivery: queued` or `duplicate`, and the run in `x-mageflow-run`).
+fn delivered(what: &'static str, run: u64) -> Response {
+    (
+        [
+            ("x-mageflow-delivery", what.to_owned()),
+            ("x-mageflow-run", run.to_string()),
+        ],
+        Json(json!({ "op": "success" })),
+    )
+        .into_response()
+}
+
 async fn metrics(State(api): State<Api>) -> Response {
     let metrics = api.engine().metrics().clone();
     let mut text = metrics.render();
@@ -261,11 +274,12 @@ async fn metrics(State(api): State<Api>) -> Response {
                 &mut text,
                 "mageflow_queue_oldest_age_seconds",
                 "How long ago the oldest of those runs was created (0 when none waits).",
-                q.oldest_created_at
-                    .map_or(0, |t| now.saturating_sub(t)) as f64,
+                q.oldest_created_at.map_or(0, |t| now.saturating_sub(t)) as f64,
             );
         }
-        Ok(Err(e)) => tracing::warn!(error = %e, "the queue's depth could not be read for /metrics"),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "the queue's depth could not be read for /metrics")
+        }
         Err(e) => tracing::warn!(error = %e, "the queue's depth could not be read for /metrics"),
     }
     (
@@ -447,12 +461,12 @@ async fn hook(
         Ok(crate::hooks::Intake::Queued(run)) => {
             api.engine().metrics().webhook(&workflow, "queued");
             api.dispatch(run);
-            Json(json!({ "op": "success" })).into_response()
+            delivered("queued", run)
         }
         Ok(crate::hooks::Intake::Duplicate(run)) => {
             api.engine().metrics().webhook(&workflow, "duplicate");
             tracing::info!(workflow, run, "duplicate delivery dropped");
-            Json(json!({ "op": "success" })).into_response()
+            delivered("duplicate", run)
         }
         Ok(crate::hooks::Intake::Ignored(name)) => {
             api.engine().metrics().webhook(&workflow, "ignored");

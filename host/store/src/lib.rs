@@ -40,9 +40,7 @@ pub use access::{AccessEvent, AccessStore, TokenRecord};
 pub use approvals::{Approval, ApprovalStatus, ApprovalStore, Decision, DecisionRecord, Expiry};
 pub use error::{Error, Result};
 pub use journal::{AuditEntry, Entry, EntryState, FieldChange, JournalStore};
-pub use leases::{
-    CursorGuard, CursorLease, CursorMove, Hold, LeaseStore, LeaseTerms, QueueStats,
-};
+pub use leases::{CursorGuard, CursorLease, CursorMove, Hold, LeaseStore, LeaseTerms, QueueStats};
 pub use postgres::{SCHEMA_VERSION, migrate};
 pub use runs::{NewRun, Queued, Retrying, Run, RunId, RunStore, Started, Status};
 pub use scim::ScimStore;

@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{CursorMove, Result};
 #[cfg(doc)]
 use crate::Store;
+use crate::{CursorMove, Result};
 
 /// A run's id.
 pub type RunId = u64;

@@ -441,7 +441,10 @@ fn a_run_is_claimed_by_one_worker_and_a_worker_whose_lease_was_taken_writes_noth
     assert_eq!(a.hold(id), Hold::Lost);
     assert!(b.journal(id).unwrap().is_empty(), "nothing of a's is kept");
     let end = a.end_attempt(&started, |r| r.status = Status::Succeeded);
-    assert!(matches!(end, Err(Error::LeaseLost(run)) if run == id), "{end:?}");
+    assert!(
+        matches!(end, Err(Error::LeaseLost(run)) if run == id),
+        "{end:?}"
+    );
     assert!(matches!(
         a.open_approval(approval(id, 0)),
         Err(Error::LeaseLost(_))
@@ -458,7 +461,10 @@ fn a_run_is_claimed_by_one_worker_and_a_worker_whose_lease_was_taken_writes_noth
     assert_eq!(ended.attempts, 2);
     assert_eq!(b.journal(id).unwrap().len(), 1);
     assert_eq!(b.run(id).unwrap().status, Status::Succeeded);
-    assert!(a.claim_due(10, 9_999).unwrap().is_empty(), "an ended run is never due");
+    assert!(
+        a.claim_due(10, 9_999).unwrap().is_empty(),
+        "an ended run is never due"
+    );
 }
 
 fn entry(seq: u64, call: &str) -> Entry {
@@ -527,21 +533,39 @@ fn a_decision_on_any_worker_makes_its_run_due_for_whichever_claims_it() {
     let opened = a.open_approval(approval(id, 0)).unwrap();
     a.end_attempt(&started, |r| r.status = Status::AwaitingApproval)
         .unwrap();
-    assert!(b.claim_due(10, 2_000).unwrap().is_empty(), "it waits for people");
+    assert!(
+        b.claim_due(10, 2_000).unwrap().is_empty(),
+        "it waits for people"
+    );
     assert_eq!(b.queue_stats(2_000).unwrap().depth, 0);
     // A rejection settles it at once.
-    b.decide(opened.id, "alice", &[], &Decision::Reject("no".into()), 1_500)
-        .unwrap();
+    b.decide(
+        opened.id,
+        "alice",
+        &[],
+        &Decision::Reject("no".into()),
+        1_500,
+    )
+    .unwrap();
     let resumed = b.claim_due(10, 2_000).unwrap();
     assert_eq!(resumed.len(), 1, "b resumes what a suspended");
-    assert_eq!(b.approvals_of(id).unwrap()[0].status, ApprovalStatus::Rejected);
+    assert_eq!(
+        b.approvals_of(id).unwrap()[0].status,
+        ApprovalStatus::Rejected
+    );
     // A decision that lands while the run is still suspending is not lost: its end finds
     // the approval settled and leaves it due.
     let id = runs_of(a.queue(vec![new_run(2)], None, None).unwrap())[0].id;
     let started = a.begin_attempt(id, 1_000).unwrap().unwrap();
     let opened = a.open_approval(approval(id, 0)).unwrap();
-    b.decide(opened.id, "alice", &[], &Decision::Reject("no".into()), 1_500)
-        .unwrap();
+    b.decide(
+        opened.id,
+        "alice",
+        &[],
+        &Decision::Reject("no".into()),
+        1_500,
+    )
+    .unwrap();
     a.end_attempt(&started, |r| r.status = Status::AwaitingApproval)
         .unwrap();
     assert_eq!(b.claim_due(10, 2_000).unwrap().len(), 1);
@@ -568,7 +592,10 @@ fn of_two_workers_firing_one_trigger_one_moves_its_cursor() {
             to: &after,
             guard: CursorGuard::Was(Some(&before)),
         };
-        assert_eq!(runs_of(s.queue(vec![new_run(1)], None, Some(tick)).unwrap()).len(), 1);
+        assert_eq!(
+            runs_of(s.queue(vec![new_run(1)], None, Some(tick)).unwrap()).len(),
+            1
+        );
         // The other worker read the same cursor: its tick is refused, and queues nothing.
         assert_eq!(
             s.queue(vec![new_run(2)], None, Some(tick)).unwrap(),
@@ -582,7 +609,10 @@ fn of_two_workers_firing_one_trigger_one_moves_its_cursor() {
     let ttl = std::time::Duration::from_secs(60);
     let lease = a.lease_cursor("poll/watch", ttl).unwrap().expect("free");
     assert_eq!(lease.value, None);
-    assert!(b.lease_cursor("poll/watch", ttl).unwrap().is_none(), "a holds it");
+    assert!(
+        b.lease_cursor("poll/watch", ttl).unwrap().is_none(),
+        "a holds it"
+    );
     let at = json!({"at": "2026-01-01 00:00:00"});
     let under = |fence| CursorMove {
         key: "poll/watch",
@@ -594,14 +624,25 @@ fn of_two_workers_firing_one_trigger_one_moves_its_cursor() {
     ));
     let taken = b.lease_cursor("poll/watch", ttl).unwrap().expect("ran out");
     assert_eq!(
-        a.queue(vec![new_run(1)], None, Some(under(lease.fence))).unwrap(),
+        a.queue(vec![new_run(1)], None, Some(under(lease.fence)))
+            .unwrap(),
         Queued::Moved,
         "a's fence moved on"
     );
-    assert_eq!(runs_of(b.queue(vec![new_run(1)], None, Some(under(taken.fence))).unwrap()).len(), 1);
+    assert_eq!(
+        runs_of(
+            b.queue(vec![new_run(1)], None, Some(under(taken.fence)))
+                .unwrap()
+        )
+        .len(),
+        1
+    );
     assert_eq!(b.runs(None).unwrap().len(), 1);
     // The move let the lease go.
-    let again = a.lease_cursor("poll/watch", ttl).unwrap().expect("free again");
+    let again = a
+        .lease_cursor("poll/watch", ttl)
+        .unwrap()
+        .expect("free again");
     assert_eq!(again.value, Some(at));
 }
 
@@ -611,7 +652,10 @@ fn state_a_run_sets_is_written_with_its_journal_while_its_lease_holds() {
     let id = runs_of(a.queue(vec![new_run(1)], None, None).unwrap())[0].id;
     a.begin_attempt(id, 1_000).unwrap().unwrap();
     a.record_state(id, "hooked", "since", "10").unwrap();
-    assert_eq!(a.states("hooked").unwrap(), vec![("since".into(), "10".into())]);
+    assert_eq!(
+        a.states("hooked").unwrap(),
+        vec![("since".into(), "10".into())]
+    );
     a.record_state(id, "hooked", "since", "11").unwrap();
     run_out(&schema, id);
     b.claim_due(1, 1_000).unwrap();
@@ -641,5 +685,8 @@ fn a_worker_is_woken_when_another_queues_a_run() {
             .await
             .expect("b is told of a's run");
     });
-    assert!(Store::temporary().unwrap().wakeups().is_none(), "sled queues in one process");
+    assert!(
+        Store::temporary().unwrap().wakeups().is_none(),
+        "sled queues in one process"
+    );
 }

@@ -2,7 +2,8 @@
 //! records survive reopening, approvals settle exactly once.
 
 use mageflow_store::{
-    Approval, ApprovalStatus, CursorMove, Decision, Entry, EntryState, Expiry, NewRun, Queued, Status, Store,
+    Approval, ApprovalStatus, CursorMove, Decision, Entry, EntryState, Expiry, NewRun, Queued,
+    Status, Store,
 };
 use serde_json::json;
 

@@ -10,8 +10,14 @@
 //! a request line, headers, `Content-Length` bodies; each request goes upstream on a fresh
 //! connection.
 
-use std::sync::Arc;
+#![allow(
+    dead_code,
+    reason = "shared by several test binaries, each of which uses a part"
+)]
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -23,6 +29,9 @@ pub(crate) struct Counts {
     pub(crate) refused: AtomicU64,
     pub(crate) failed_after: AtomicU64,
     pub(crate) dropped_after: AtomicU64,
+    /// Each write that came through (a request that is not a GET, token logins aside): when
+    /// it arrived, and its request line.
+    pub(crate) writes: Mutex<Vec<(Instant, String)>>,
 }
 
 /// A running proxy; it stops when the test's runtime ends.
@@ -68,6 +77,18 @@ impl Proxy {
         self.outage.store(on, Ordering::SeqCst);
     }
 
+    /// The writes that arrived after `since`.
+    pub(crate) fn writes_after(&self, since: Instant) -> Vec<String> {
+        self.counts
+            .writes
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(at, _)| *at > since)
+            .map(|(_, line)| line.clone())
+            .collect()
+    }
+
     /// Requests that misbehaved.
     pub(crate) fn faults(&self) -> u64 {
         self.counts.refused.load(Ordering::Relaxed)
@@ -93,6 +114,10 @@ async fn serve(
         let Some(request) = read_message(&mut conn, &mut buf).await? else {
             return Ok(());
         };
+        let line = request_line(&request);
+        if !line.starts_with("GET ") && !line.contains("/token") {
+            counts.writes.lock().unwrap().push((Instant::now(), line));
+        }
         let roll: f64 = rand::random();
         if outage.load(Ordering::SeqCst) || roll < rate / 3.0 {
             counts.refused.fetch_add(1, Ordering::Relaxed);
@@ -159,6 +184,11 @@ async fn read_message(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<O
     };
     let message: Vec<u8> = buf.drain(..end).collect();
     Ok(Some(message))
+}
+
+fn request_line(request: &[u8]) -> String {
+    let end = find(request, b"\r\n").unwrap_or(request.len());
+    String::from_utf8_lossy(&request[..end]).into_owned()
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

@@ -72,11 +72,22 @@ impl Engine {
                 next: next_after_now,
             })?;
             let guard = CursorGuard::Was(None);
-            self.queue_moving(workflow, &[], "", None, CursorMove { key: &key, to: &first, guard })?;
+            self.queue_moving(
+                workflow,
+                &[],
+                "",
+                None,
+                CursorMove {
+                    key: &key,
+                    to: &first,
+                    guard,
+                },
+            )?;
             return Ok(Vec::new());
         };
-        let cursor: CronCursor = serde_json::from_value(was.clone())
-            .map_err(|e| mageflow_store::Error::Corrupt(format!("cursor {key} cannot be read: {e}")))?;
+        let cursor: CronCursor = serde_json::from_value(was.clone()).map_err(|e| {
+            mageflow_store::Error::Corrupt(format!("cursor {key} cannot be read: {e}"))
+        })?;
         if cursor.next > now {
             return Ok(Vec::new());
         }
@@ -100,15 +111,13 @@ impl Engine {
                 due[skip..].to_vec()
             }
         };
-        if *overlap == Overlap::Skip && !fire.is_empty() {
-            if self.store().unfinished(workflow)? {
-                tracing::info!(
-                    workflow,
-                    ticks = fire.len(),
-                    "previous run unfinished: ticks skipped (overlap = skip)"
-                );
-                fire.clear();
-            }
+        if *overlap == Overlap::Skip && !fire.is_empty() && self.store().unfinished(workflow)? {
+            tracing::info!(
+                workflow,
+                ticks = fire.len(),
+                "previous run unfinished: ticks skipped (overlap = skip)"
+            );
+            fire.clear();
         }
         if due.len() > fire.len() {
             tracing::info!(

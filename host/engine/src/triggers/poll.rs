@@ -73,11 +73,7 @@ impl Engine {
             })?;
             criteria = criteria.any(vec![f]);
         }
-        let found = loaded
-            .client()
-            .customers(criteria)
-            .collect()
-            .await;
+        let found = loaded.client().customers(criteria).collect().await;
         let found = match found {
             Ok(found) => found,
             Err(source) => {
@@ -116,10 +112,7 @@ impl Engine {
             &events,
             &format!("poll:{workflow}"),
             None,
-            CursorMove {
-                to: &moved,
-                ..idle
-            },
+            CursorMove { to: &moved, ..idle },
         )
     }
 }

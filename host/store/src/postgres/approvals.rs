@@ -138,8 +138,8 @@ impl ApprovalStore for Postgres {
         now: u64,
     ) -> Result<Approval> {
         let mut refusal = None;
-        let (a, _) =
-            self.settle_approval(approval, now, |a| match a.settle(by, groups, decision, now) {
+        let (a, _) = self.settle_approval(approval, now, |a| {
+            match a.settle(by, groups, decision, now) {
                 Ok(()) => {
                     refusal = None;
                     true
@@ -152,7 +152,8 @@ impl ApprovalStore for Postgres {
                     refusal = Some(e);
                     true
                 }
-            })?;
+            }
+        })?;
         refusal.map_or(Ok(a), Err)
     }
 

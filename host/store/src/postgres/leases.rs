@@ -35,6 +35,9 @@ pub(crate) struct Leases {
     held: Mutex<HashMap<RunId, Held>>,
     pool: Weak<Pool>,
     heartbeat: OnceLock<std::thread::Thread>,
+    /// Held while this worker claims: a claim by id never takes a run this worker's claim
+    /// loop is taking at the same moment.
+    claiming: Mutex<()>,
 }
 
 impl Leases {
@@ -45,7 +48,18 @@ impl Leases {
             held: Mutex::default(),
             pool,
             heartbeat: OnceLock::new(),
+            claiming: Mutex::default(),
         }
+    }
+
+    /// Serialises this worker's claims.
+    pub(super) fn claiming(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.claiming.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether this worker holds `run` under a lease it has not lost.
+    pub(super) fn holds(&self, run: RunId) -> bool {
+        matches!(self.hold_of(run).0, Hold::Held(_))
     }
 
     pub(super) fn owner(&self) -> &str {
@@ -69,15 +83,21 @@ impl Leases {
     /// Notes a claim of `run` under `fence`, sent at `since`, and starts the heartbeat.
     pub(super) fn take(self: &Arc<Leases>, run: RunId, fence: i64, since: Instant) {
         let deadline = since + self.terms().ttl;
-        self.held().insert(
-            run,
-            Held {
-                fence,
-                deadline,
-                lost: false,
-            },
-        );
-        self.heartbeat.get_or_init(|| beat_forever(Arc::downgrade(self)));
+        let mut held = self.held();
+        // A later claim's fence is the one that counts.
+        if held.get(&run).is_none_or(|h| h.fence < fence) {
+            held.insert(
+                run,
+                Held {
+                    fence,
+                    deadline,
+                    lost: false,
+                },
+            );
+        }
+        drop(held);
+        self.heartbeat
+            .get_or_init(|| beat_forever(Arc::downgrade(self)));
     }
 
     /// The fence this worker holds `run` under, when it claimed it: `Err` when lost.
@@ -273,6 +293,7 @@ impl LeaseStore for Postgres {
         if limit == 0 {
             return Ok(Vec::new());
         }
+        let _claiming = self.leases.claiming();
         let since = Instant::now();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let now = big(now)?;
@@ -296,10 +317,7 @@ impl LeaseStore for Postgres {
             }
             if !ended.is_empty() {
                 // An ended run is never due: mend one that says otherwise.
-                tx.execute(
-                    "UPDATE runs SET due = NULL WHERE id = ANY($1)",
-                    &[&ended],
-                )?;
+                tx.execute("UPDATE runs SET due = NULL WHERE id = ANY($1)", &[&ended])?;
             }
             if runs.is_empty() {
                 return Ok(Vec::new());
@@ -313,7 +331,12 @@ impl LeaseStore for Postgres {
                  FROM unnest($1::bigint[], $2::text[]) AS u(id, record)
                  WHERE r.id = u.id
                  RETURNING r.id, r.fence, r.rev",
-                &[&ids, &records, &self.leases.owner(), &self.leases.until_secs()],
+                &[
+                    &ids,
+                    &records,
+                    &self.leases.owner(),
+                    &self.leases.until_secs(),
+                ],
             )?;
             let stamps: HashMap<i64, (i64, i64)> = rows
                 .iter()

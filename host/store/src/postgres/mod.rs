@@ -385,8 +385,10 @@ impl Backend for Postgres {
     fn record_state(&self, run: RunId, workflow: &str, key: &str, value: &str) -> Result<()> {
         let run = big(run)?;
         self.pending_mut(|p| {
-            p.state_sets
-                .insert((workflow.to_owned(), key.to_owned()), (run, value.to_owned()))
+            p.state_sets.insert(
+                (workflow.to_owned(), key.to_owned()),
+                (run, value.to_owned()),
+            )
         });
         Ok(())
     }

@@ -240,8 +240,14 @@ impl RunStore for Postgres {
     }
 
     /// Claims the run: its fence moves on, and the lease is this worker's, unless another
-    /// worker's lease (with its grace) still holds it.
+    /// worker's lease (with its grace) still holds it, or this worker holds it already (its
+    /// claim loop took it). A lease of this worker's that it let go of (an attempt dropped
+    /// half way) is taken again at once.
     fn begin_attempt(&self, run: RunId, now: u64) -> Result<Option<Started>> {
+        let _claiming = self.leases.claiming();
+        if self.leases.holds(run) {
+            return Ok(None);
+        }
         let mut conn = self.conn()?;
         let key = big(run)?;
         loop {

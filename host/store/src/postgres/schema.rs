@@ -121,7 +121,8 @@ CREATE TABLE flushes (
     owner text PRIMARY KEY,
     n bigint NOT NULL
 );
-"#, r#"
+"#,
+    r#"
 -- Several workers: a run is claimed under a lease whose fence every claim increments, and is
 -- claimable from `due` (Unix seconds; NULL while it waits for people or has ended) once no
 -- lease holds it. `lease_until` already includes the holder's grace.
@@ -150,7 +151,8 @@ ALTER TABLE cursors
     ADD COLUMN fence bigint NOT NULL DEFAULT 0,
     ADD COLUMN lease_owner text,
     ADD COLUMN lease_until timestamptz;
-"#];
+"#,
+];
 
 /// Brings the schema to [`SCHEMA_VERSION`]. Answers the version found and the version now.
 pub(crate) fn migrate(conn: &mut Conn) -> Result<(i32, i32)> {

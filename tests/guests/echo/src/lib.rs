@@ -1,5 +1,6 @@
 //! Test guest: reads the customer whose id is the manual input and reports its email; with no
-//! input it only logs, so it measures the bare cost of a run.
+//! input it only logs, so it measures the bare cost of a run. A cron tick is answered with
+//! its time.
 
 use mageflow_sdk::{Guest, Outcome, Trigger, customers, export_workflow, info};
 
@@ -7,8 +8,15 @@ struct Echo;
 
 impl Guest for Echo {
     fn run(trigger: Trigger) -> Result<Outcome, String> {
-        let Trigger::Manual(input) = trigger else {
-            return Err("echo runs by hand only".into());
+        let input = match trigger {
+            Trigger::Manual(input) => input,
+            Trigger::Schedule(at) => {
+                return Ok(Outcome {
+                    summary: format!("tick at {at}"),
+                    output_json: None,
+                });
+            }
+            _ => return Err("echo runs by hand or on a schedule".into()),
         };
         let Ok(id) = input.trim().parse::<u64>() else {
             info("no customer id given");
