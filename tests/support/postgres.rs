@@ -26,6 +26,17 @@ pub struct Server {
     psql: PathBuf,
     host: String,
     port: String,
+    /// How to stop and start it again (none for a server named by URL).
+    control: Option<Control>,
+}
+
+/// A private server's `pg_ctl` and its arguments.
+struct Control {
+    pg_ctl: PathBuf,
+    data: PathBuf,
+    options: String,
+    log: PathBuf,
+    root: bool,
 }
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -69,6 +80,43 @@ impl Server {
     pub fn address(&self) -> String {
         format!("{}:{}", self.host, self.port)
     }
+
+    /// A server of the caller's own (one it may stop), stopped when the test process ends.
+    pub fn private() -> Server {
+        start_private()
+    }
+
+    /// Stops it at once, as a crash would (`pg_ctl stop -m immediate`).
+    pub fn stop(&self) {
+        let c = self.control.as_ref().expect("a private server");
+        let out = as_server_user(c.root, &c.pg_ctl)
+            .args(["-w", "-D"])
+            .arg(&c.data)
+            .args(["-m", "immediate", "stop"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "pg_ctl stop: {out:?}");
+    }
+
+    /// Starts it again after [`Server::stop`].
+    pub fn start(&self) {
+        let c = self.control.as_ref().expect("a private server");
+        let out = as_server_user(c.root, &c.pg_ctl)
+            .args(["-w", "-D"])
+            .arg(&c.data)
+            .args(["-o", &c.options, "-l"])
+            .arg(&c.log)
+            .arg("start")
+            .stdout(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_ctl start failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(&c.log).unwrap_or_default()
+        );
+    }
 }
 
 fn bin_dir() -> PathBuf {
@@ -107,16 +155,21 @@ fn as_server_user(root: bool, program: &Path) -> Command {
 }
 
 fn start() -> Server {
-    let bin = bin_dir();
-    let psql = bin.join("psql");
     if let Ok(url) = std::env::var("MAGEFLOW_TEST_POSTGRES") {
         return Server {
             url,
-            psql,
+            psql: bin_dir().join("psql"),
             host: String::new(),
             port: String::new(),
+            control: None,
         };
     }
+    start_private()
+}
+
+fn start_private() -> Server {
+    let bin = bin_dir();
+    let psql = bin.join("psql");
     let root = is_root();
     let dir = PathBuf::from(format!(
         "/tmp/mageflow-pg-{}-{}",
@@ -163,21 +216,13 @@ fn start() -> Server {
         dir.display()
     );
     let log = dir.join("log");
-    let started = as_server_user(root, &bin.join("pg_ctl"))
-        .args(["-w", "-D"])
-        .arg(&data)
-        .args(["-o", &options, "-l"])
-        .arg(&log)
-        .arg("start")
-        .stdout(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        started.status.success(),
-        "pg_ctl start failed: {}\n{}",
-        String::from_utf8_lossy(&started.stderr),
-        std::fs::read_to_string(&log).unwrap_or_default()
-    );
+    let control = Control {
+        pg_ctl: bin.join("pg_ctl"),
+        data: data.clone(),
+        options,
+        log,
+        root,
+    };
     // Stopped with its own pg_ctl once this process is gone.
     let stop = format!(
         "{}{} -D {} -m fast stop",
@@ -203,10 +248,13 @@ fn start() -> Server {
             .unwrap();
         std::mem::forget(watcher);
     }
-    Server {
+    let server = Server {
         url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
         psql,
         host: "127.0.0.1".into(),
         port,
-    }
+        control: Some(control),
+    };
+    server.start();
+    server
 }

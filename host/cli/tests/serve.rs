@@ -21,8 +21,7 @@ use magento_sim::Server;
 use serde_json::{Value, json};
 
 use serve_support::{
-    ALICE, Launch, ROOT, Serve, approve, call, creates, get, run_status, scratch, updates,
-    wait_for,
+    ALICE, Launch, ROOT, Serve, approve, call, creates, get, run_status, scratch, updates, wait_for,
 };
 
 /// A sim whose first `n` customers are all in group 1.
@@ -95,7 +94,6 @@ async fn start_run(serve: &Serve, workflow: &str, input: &str) -> (u64, u64) {
     assert_eq!(pending[0]["run"], id);
     (id, approval)
 }
-
 
 async fn succeeded(serve: &Serve, id: u64) {
     wait_for(
@@ -185,10 +183,7 @@ async fn on_postgres_sigkill_in_the_middle_of_the_writes_loses_and_repeats_nothi
         r.status().is_success() && r.text().await.unwrap() == "ready"
     })
     .await;
-    kill_mid_writes_and_finish(&sim, first, || {
-        serve_on(&dir, &sim.url(), &store).unwrap()
-    })
-    .await;
+    kill_mid_writes_and_finish(&sim, first, || serve_on(&dir, &sim.url(), &store).unwrap()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -228,7 +223,6 @@ async fn kill_when(
     drop(serve); // SIGKILL, then reap
     serve_via(dir, magento)
 }
-
 
 /// Issue 11: 1,100 customers moved with one `customers.update` each through a proxy that
 /// refuses, fails after applying, or drops a quarter of all requests, with `serve` killed

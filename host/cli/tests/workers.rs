@@ -135,7 +135,11 @@ impl Db {
 
 /// A delivery's body: a new customer, privileged every tenth.
 fn delivery(i: usize) -> String {
-    let group = if i % 10 == 0 { "Wholesale" } else { "Retailer" };
+    let group = if i.is_multiple_of(10) {
+        "Wholesale"
+    } else {
+        "Retailer"
+    };
     json!({
         "eventName": "observer.customer_register_success",
         "data": {"customer": {
@@ -178,7 +182,10 @@ async fn deliver(urls: &Mutex<Vec<String>>, first: usize, body: &str) -> (String
                     .unwrap_or_default()
                     .to_owned()
             };
-            return (header("x-mageflow-delivery"), header("x-mageflow-run").parse().unwrap());
+            return (
+                header("x-mageflow-delivery"),
+                header("x-mageflow-run").parse().unwrap(),
+            );
         }
         assert!(attempt < 60, "no worker took delivery {body}");
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -198,7 +205,10 @@ async fn approve_all(urls: Arc<Mutex<Vec<String>>>, done: Arc<AtomicBool>) {
         let list: Vec<String> = urls.lock().unwrap().clone();
         turn += 1;
         let Ok(r) = client
-            .get(format!("{}/api/approvals?status=pending", list[turn % list.len()]))
+            .get(format!(
+                "{}/api/approvals?status=pending",
+                list[turn % list.len()]
+            ))
             .bearer_auth(ALICE)
             .send()
             .await
@@ -231,8 +241,10 @@ async fn three_workers_one_killed_and_one_frozen_mid_writes_write_each_once_and_
     let sim = sim_support::in_group_1(MOVED).await;
     // Slow updates, so the faults land while the gated update is writing.
     sim.sim.write().faults.push(
-        serde_json::from_value(json!({"method": "PUT", "path": "/V1/customers/*", "latency_ms": 8}))
-            .unwrap(),
+        serde_json::from_value(
+            json!({"method": "PUT", "path": "/V1/customers/*", "latency_ms": 8}),
+        )
+        .unwrap(),
     );
     let store = postgres::server().fresh();
     let db = Db {
@@ -249,7 +261,10 @@ async fn three_workers_one_killed_and_one_frozen_mid_writes_write_each_once_and_
         });
     }
     let urls = Arc::new(Mutex::new(
-        workers.iter().map(|w| w.serve.url.clone()).collect::<Vec<_>>(),
+        workers
+            .iter()
+            .map(|w| w.serve.url.clone())
+            .collect::<Vec<_>>(),
     ));
     for w in &workers {
         wait_for("readyz", Duration::from_secs(60), async || {
@@ -305,16 +320,20 @@ async fn three_workers_one_killed_and_one_frozen_mid_writes_write_each_once_and_
 
     // Every delivery answered, and every run they queued ended well.
     let answers = sending.await.unwrap();
-    wait_for("the onboarding runs", Duration::from_secs(180), async || {
-        db.count("workflow = 'onboard' AND status = 'succeeded'") == DELIVERIES
-    })
+    wait_for(
+        "the onboarding runs",
+        Duration::from_secs(180),
+        async || db.count("workflow = 'onboard' AND status = 'succeeded'") == DELIVERIES,
+    )
     .await;
 
     // SIGSTOP the worker writing the update now, for three lease periods, then resume it.
     let before = updates(&sim).len();
-    wait_for("the update to be taken over", Duration::from_secs(60), async || {
-        updates(&sim).len() > before + 100 && db.holder(mover).is_some()
-    })
+    wait_for(
+        "the update to be taken over",
+        Duration::from_secs(60),
+        async || updates(&sim).len() > before + 100 && db.holder(mover).is_some(),
+    )
     .await;
     let holder = db.holder(mover).expect("a worker holds the update");
     let frozen = workers.iter().position(|w| w.pid() == holder).unwrap();
@@ -325,13 +344,17 @@ async fn three_workers_one_killed_and_one_frozen_mid_writes_write_each_once_and_
     workers[frozen].signal("-CONT");
     assert!(at_freeze < MOVED, "frozen mid-writes ({at_freeze} written)");
 
-    wait_for("the update to finish", Duration::from_secs(300), async || {
-        db.count(&format!("id = {mover} AND status = 'succeeded'")) == 1
-    })
+    wait_for(
+        "the update to finish",
+        Duration::from_secs(300),
+        async || db.count(&format!("id = {mover} AND status = 'succeeded'")) == 1,
+    )
     .await;
-    wait_for("the frozen worker to notice", Duration::from_secs(30), async || {
-        workers[frozen].serve.logged("lease lost")
-    })
+    wait_for(
+        "the frozen worker to notice",
+        Duration::from_secs(30),
+        async || workers[frozen].serve.logged("lease lost"),
+    )
     .await;
     done.store(true, Ordering::SeqCst);
     approver.await.unwrap();
@@ -340,7 +363,10 @@ async fn three_workers_one_killed_and_one_frozen_mid_writes_write_each_once_and_
 
     // The frozen worker sent nothing after it resumed.
     let late = workers[frozen].proxy.writes_after(resumed);
-    assert!(late.is_empty(), "the frozen worker wrote after resuming: {late:?}");
+    assert!(
+        late.is_empty(),
+        "the frozen worker wrote after resuming: {late:?}"
+    );
 
     // Each write exactly once, as the sim's own log shows.
     let writes: Vec<Value> = reqwest::get(format!("{}/__sim/writes", sim.url()))
@@ -352,7 +378,11 @@ async fn three_workers_one_killed_and_one_frozen_mid_writes_write_each_once_and_
     let mut per: BTreeMap<(String, u64), usize> = BTreeMap::new();
     for w in &writes {
         let key = (
-            format!("{} {}", w["op"].as_str().unwrap(), w["entity"].as_str().unwrap()),
+            format!(
+                "{} {}",
+                w["op"].as_str().unwrap(),
+                w["entity"].as_str().unwrap()
+            ),
             w["id"].as_u64().unwrap(),
         );
         *per.entry(key).or_default() += 1;
@@ -361,7 +391,11 @@ async fn three_workers_one_killed_and_one_frozen_mid_writes_write_each_once_and_
     assert!(twice.is_empty(), "written more than once: {twice:?}");
     let kinds = |op: &str| per.keys().filter(|(k, _)| k == op).count();
     assert_eq!(kinds("update customer"), MOVED, "every customer moved");
-    assert_eq!(kinds("create customer"), DELIVERIES, "every delivery's customer made");
+    assert_eq!(
+        kinds("create customer"),
+        DELIVERIES,
+        "every delivery's customer made"
+    );
     assert_eq!(per.len(), MOVED + DELIVERIES, "and nothing else");
     let emails: BTreeSet<String> = sim
         .sim
@@ -385,7 +419,10 @@ async fn three_workers_one_killed_and_one_frozen_mid_writes_write_each_once_and_
         "SELECT id, workflow, status FROM {schema}.runs WHERE status <> 'succeeded' \
          AND NOT (workflow = 'tick' AND created_at > extract(epoch from now()) - 10)",
     );
-    assert!(unfinished.is_empty(), "runs that did not succeed: {unfinished}");
+    assert!(
+        unfinished.is_empty(),
+        "runs that did not succeed: {unfinished}"
+    );
     let ticks = db.sql(
         "SELECT count(*) || ' ' || count(DISTINCT record::json -> 'trigger' ->> 'at') \
          FROM {schema}.runs WHERE workflow = 'tick'",

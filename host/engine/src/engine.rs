@@ -18,7 +18,7 @@ use tracing::Instrument as _;
 
 use crate::adapters::{Adapters, Journal, adapters};
 use crate::event::plugin_trigger;
-use crate::journal::hex;
+use crate::journal::{Halt, hex};
 
 /// A workflow ready to run: what the server sees of it ([`Deployed`]: its definition, hash and
 /// Magento client) and its plugin, compiled and pre-instantiated.
@@ -407,6 +407,15 @@ impl Engine {
         mageflow_store::Error::LeaseLost(id).into()
     }
 
+    /// Gives up a run whose journal or end could not be written because the store stopped
+    /// answering: nothing acknowledged is lost, and the run carries on by replay once the
+    /// store answers again and its lease has run out (on any worker).
+    fn store_down(&self, id: u64, why: String) -> EngineError {
+        self.store.release(id);
+        tracing::warn!(run = id, error = %why, "the store stopped answering in the middle of the run: it is left as it stood, and resumed by replay once the store is back");
+        mageflow_store::Error::Unavailable(why).into()
+    }
+
     /// Whether this worker lost the run's lease.
     fn lost(&self, id: u64) -> bool {
         self.store.hold(id) == Hold::Lost
@@ -526,8 +535,11 @@ impl Engine {
         if let Err(e) = gateway.write_pending() {
             tracing::error!(run = id, error = %e, "the run's last answers could not be journaled");
         }
-        if gateway.lease_lost() || self.lost(id) {
-            return Err(self.lease_lost(id));
+        match gateway.halted() {
+            Some(Halt::LeaseLost) => return Err(self.lease_lost(id)),
+            Some(Halt::StoreDown(why)) => return Err(self.store_down(id, why)),
+            None if self.lost(id) => return Err(self.lease_lost(id)),
+            None => {}
         }
         let log: Vec<(String, String)> = report
             .log
@@ -552,6 +564,9 @@ impl Engine {
                 let approval = match approver.open_waiting() {
                     Ok(opened) => opened.or(waiting).unwrap_or(0),
                     Err(mageflow_store::Error::LeaseLost(_)) => return Err(self.lease_lost(id)),
+                    Err(mageflow_store::Error::Unavailable(why)) => {
+                        return Err(self.store_down(id, why));
+                    }
                     Err(e) => return Err(e.into()),
                 };
                 if let Ok(a) = self.store.approval(approval)
@@ -616,6 +631,7 @@ impl Engine {
         let run = match ended {
             Ok(run) => run,
             Err(mageflow_store::Error::LeaseLost(_)) => return Err(self.lease_lost(id)),
+            Err(mageflow_store::Error::Unavailable(why)) => return Err(self.store_down(id, why)),
             Err(e) => return Err(e.into()),
         };
         // A run waiting for people is made durable with its approval: they will act on it.

@@ -48,11 +48,7 @@ impl Drop for Serve {
 impl Serve {
     /// Whether a line it logged contains `text`.
     pub(crate) fn logged(&self, text: &str) -> bool {
-        self.log
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.contains(text))
+        self.log.lock().unwrap().iter().any(|l| l.contains(text))
     }
 }
 

@@ -12,7 +12,7 @@
 //! audit. [`plan`]: the dry-run planner. [`clock`] and [`state`]: the journaled clock and
 //! state.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -59,8 +59,19 @@ pub(crate) struct Journaled {
     retried: Option<Retrying>,
     /// Set when this attempt stopped to retry a call later.
     postponed: Mutex<Option<Retrying>>,
-    /// Set when this worker lost the run's lease: every call from then on stops the plugin.
-    lost: AtomicBool,
+    /// Set when the attempt must stop without an end (the lease was lost, the store stopped
+    /// answering): every call from then on stops the plugin.
+    halted: Mutex<Option<Halt>>,
+}
+
+/// Why an attempt stopped without writing its end: this worker sends and writes nothing
+/// more for the run, which carries on by replay, on whichever worker claims it next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Halt {
+    /// Another worker took the run over, or this worker's lease ran out.
+    LeaseLost,
+    /// The store stopped answering (PostgreSQL is down): the run's end cannot be written.
+    StoreDown(String),
 }
 
 /// Answered calls kept in memory before a batch is written.
@@ -82,11 +93,14 @@ fn stored(e: impl std::fmt::Display) -> Failure {
     Failure::Unavailable(format!("the run's journal could not be written: {e}"))
 }
 
-/// What a call answers once the run's lease is lost: it stops the plugin (as a postponed
-/// call does) and the engine gives the run up without writing anything more.
-fn lease_gone() -> Failure {
+/// What a call answers once the attempt is halted: it stops the plugin (as a postponed call
+/// does) and the engine gives the run up without writing anything more.
+fn halting(why: &Halt) -> Failure {
     Failure::Postponed {
-        reason: "lease lost: another worker holds the run now".into(),
+        reason: match why {
+            Halt::LeaseLost => "lease lost: another worker holds the run now".into(),
+            Halt::StoreDown(e) => format!("the store stopped answering: {e}"),
+        },
         after: Duration::ZERO,
     }
 }
@@ -126,52 +140,61 @@ impl Journaled {
             retry: loaded.def.retry.clone(),
             retried: run.retry.clone(),
             postponed: Mutex::new(None),
-            lost: AtomicBool::new(false),
+            halted: Mutex::new(None),
         }
     }
 
-    /// Whether this worker lost the run's lease during the attempt.
-    pub(crate) fn lease_lost(&self) -> bool {
-        self.lost.load(Ordering::SeqCst)
+    /// Why the attempt halted, if it did.
+    pub(crate) fn halted(&self) -> Option<Halt> {
+        self.halted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
-    /// Whether the run is still this worker's to send `timeout`-long requests for; marks it
-    /// lost when not.
-    fn holds(&self, timeout: Duration) -> bool {
-        if self.lease_lost() {
-            return false;
+    /// Halts the attempt (the first reason stands): what the call answers.
+    fn halt(&self, why: Halt) -> Failure {
+        let mut halted = self.halted.lock().unwrap_or_else(|e| e.into_inner());
+        halting(halted.get_or_insert(why))
+    }
+
+    /// `Ok` while the run is still this worker's to send `timeout`-long requests for; the
+    /// halting answer when not.
+    fn holds(&self, timeout: Duration) -> Result<(), Failure> {
+        if let Some(why) = self.halted() {
+            return Err(halting(&why));
         }
         let hold = self.scope.store.hold(self.scope.run);
         if hold.allows(timeout) {
-            return true;
+            return Ok(());
         }
         if hold != Hold::Lost {
             tracing::warn!(run = self.scope.run, left = ?hold, timeout = ?timeout, "the lease has less time left than a request may take: giving the run up unsent");
         }
-        self.lost.store(true, Ordering::SeqCst);
-        false
+        Err(self.halt(Halt::LeaseLost))
     }
 
-    /// A store error, or a lost lease when that is what it was.
+    /// A store error as the call's answer: a lost lease or a store that stopped answering
+    /// halts the attempt.
     fn stored(&self, e: StoreError) -> Failure {
-        if matches!(e, StoreError::LeaseLost(_)) {
-            self.lost.store(true, Ordering::SeqCst);
-            return lease_gone();
+        match e {
+            StoreError::LeaseLost(_) => self.halt(Halt::LeaseLost),
+            StoreError::Unavailable(why) => self.halt(Halt::StoreDown(why)),
+            e => stored(e),
         }
-        stored(e)
     }
 
     async fn answer(&self, call: Call) -> Result<Reply, Failure> {
         let timeout = self.client.connection().timeout;
-        if !self.holds(timeout) {
-            return Err(lease_gone());
-        }
+        self.holds(timeout)?;
         let answer = self.answer_held(call, timeout).await;
         // An answer that came after the lease was lost goes nowhere: not to the plugin, not
         // to the journal.
-        if self.lease_lost() || self.scope.store.hold(self.scope.run) == Hold::Lost {
-            self.lost.store(true, Ordering::SeqCst);
-            return Err(lease_gone());
+        if let Some(why) = self.halted() {
+            return Err(halting(&why));
+        }
+        if self.scope.store.hold(self.scope.run) == Hold::Lost {
+            return Err(self.halt(Halt::LeaseLost));
         }
         answer
     }
@@ -240,9 +263,7 @@ impl Journaled {
             flushed.map_err(|e| self.stored(e))?;
             // The intent is durable and fenced: the write goes only while the lease outlives
             // the request.
-            if !self.holds(timeout) {
-                return Err(lease_gone());
-            }
+            self.holds(timeout)?;
             self.write(call, false).await
         } else {
             Gateway::call(&*self.client, call).await

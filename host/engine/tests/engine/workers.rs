@@ -193,3 +193,84 @@ async fn a_cron_tick_fires_once_whichever_workers_look_and_any_worker_claims_its
     fired.sort_unstable();
     assert_eq!(claimed, fired);
 }
+
+/// PostgreSQL stops in the middle of a run's writes: the worker stops the run where it stood
+/// and sends nothing more, claims nothing while the database is down, and once it is back
+/// (and the run's lease has run out) claims the run again, which writes each customer once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_postgres_stops_mid_run_nothing_is_lost_and_the_run_carries_on_when_it_is_back() {
+    let pg = crate::postgres::Server::private();
+    let server = sim(200).await;
+    let movers = in_group(&server, 1);
+    server.sim.write().faults.push(
+        serde_json::from_value(
+            serde_json::json!({"method": "PUT", "path": "/V1/customers/*", "latency_ms": 10}),
+        )
+        .unwrap(),
+    );
+    let store = mageflow_store::Store::postgres(&pg.fresh()).unwrap();
+    // Short leases, and requests short enough for them.
+    store.set_lease_terms(mageflow_store::LeaseTerms {
+        ttl: Duration::from_secs(2),
+        grace: Duration::from_millis(500),
+    });
+    let mut conn = mageflow_magento::Connection::new(
+        server.url(),
+        mageflow_magento::Auth::Admin {
+            username: "admin".into(),
+            password: "Admin123!".into(),
+        },
+    );
+    conn.timeout = Duration::from_millis(500);
+    let engine = Arc::new(Engine::new(store, runtime()));
+    engine
+        .add(
+            workflow("mover", built::UPDATE_EACH, UPDATE_EACH),
+            Arc::new(mageflow_magento::MagentoClient::new(conn).unwrap()),
+        )
+        .unwrap();
+    let run = approved_move(&engine).await;
+    let running = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.execute(run).await }
+    });
+    while update_count(&server) < 20 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    pg.stop();
+    let halted = running.await.unwrap();
+    assert!(
+        matches!(
+            &halted,
+            Err(mageflow_engine::EngineError::Store(Error::Unavailable(_)))
+        ),
+        "the run stops where it stood: {halted:?}"
+    );
+    let at_stop = update_count(&server);
+    assert!(at_stop < movers.len());
+    assert!(
+        engine.claim_due(now()).await.is_empty(),
+        "nothing to claim from"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(update_count(&server), at_stop, "nothing more sent");
+
+    pg.start();
+    let mut claimed = Vec::new();
+    for _ in 0..100 {
+        claimed = engine.claim_due(now()).await;
+        if !claimed.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(claimed, vec![run], "claimed again once its lease ran out");
+    let done = engine.execute(run).await.unwrap();
+    assert_eq!(done.status, Status::Succeeded, "{:?}", done.error);
+    let writes = writes_per_customer(&server);
+    assert_eq!(writes.len(), movers.len(), "every customer written");
+    assert!(
+        writes.values().all(|&n| n == 1),
+        "each exactly once: {writes:?}"
+    );
+}
