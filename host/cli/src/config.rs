@@ -8,8 +8,9 @@
 //!
 //! ```toml
 //! data-dir = "/var/lib/mageflow"
-//! # PostgreSQL instead of sled in the data directory (the URL may hold a password).
-//! store = { url = { env = "MAGEFLOW_STORE_URL" } }
+//! # PostgreSQL instead of sled in the data directory (the URL may hold a password), shared
+//! # by several workers, each holding its runs under a lease of this length.
+//! store = { url = { env = "MAGEFLOW_STORE_URL" }, lease = "60s" }
 //! workflows = "/etc/mageflow/workflows"
 //! listen = "127.0.0.1:7878"
 //!
@@ -219,6 +220,7 @@ impl ScimFile {
 #[serde(deny_unknown_fields)]
 struct StoreFile {
     url: Option<Secret>,
+    lease: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -333,6 +335,7 @@ impl Config {
         put("MAGEFLOW_WORKFLOWS", path_text(file.workflows));
         put("MAGEFLOW_CACHE_DIR", path_text(file.cache_dir));
         put("MAGEFLOW_LISTEN", file.listen);
+        put("MAGEFLOW_LEASE", file.store.lease);
         put("MAGEFLOW_SERVER", file.server);
         let a = file.access;
         put("MAGEFLOW_METRICS", a.metrics);
@@ -549,8 +552,15 @@ integration-token = { file = "token" }
 alice = { env = "ALICE_TOKEN" }
 [limits]
 wall-time = "90s"
+[store]
+url = { env = "PG_URL" }
+lease = "2m"
 "#;
-        let env = |k: &str| (k == "ALICE_TOKEN").then(|| "alice-secret-0123456789".to_owned());
+        let env = |k: &str| match k {
+            "ALICE_TOKEN" => Some("alice-secret-0123456789".to_owned()),
+            "PG_URL" => Some("postgres://mageflow:pw@db:5432/mageflow".to_owned()),
+            _ => None,
+        };
         let c = Config::parse(&dir.join("mageflow.toml"), text, env).unwrap();
         assert_eq!(c.values["MAGEFLOW_INTEGRATION_TOKEN"], "tok-from-file");
         assert_eq!(c.values["MAGEFLOW_LISTEN"], "0.0.0.0:9000");
@@ -563,6 +573,11 @@ wall-time = "90s"
             "alice=alice-secret-0123456789"
         );
         assert_eq!(c.limits.wall_time, std::time::Duration::from_secs(90));
+        assert_eq!(
+            c.values["MAGEFLOW_STORE_URL"],
+            "postgres://mageflow:pw@db:5432/mageflow"
+        );
+        assert_eq!(c.values["MAGEFLOW_LEASE"], "2m");
         // Debug shows names, never values.
         assert!(!format!("{c:?}").contains("tok-from-file"));
     }

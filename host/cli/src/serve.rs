@@ -102,7 +102,8 @@ pub(crate) struct ServeArgs {
     /// With a PostgreSQL store shared by several workers: how long this worker's claim on a
     /// run lasts unrenewed (heartbeats renew it every quarter). A worker that stalls longer
     /// loses its runs to the others, which take them over once this and the longest Magento
-    /// timeout have passed. At least twice the longest `[magento] timeout`. [default: 60s]
+    /// timeout have passed. At least twice the longest `[magento] timeout`. Also
+    /// `store = { lease = "60s" }` in mageflow.toml. [default: 60s]
     #[arg(long, env = "MAGEFLOW_LEASE", value_name = "DURATION")]
     lease: Option<String>,
 }
@@ -249,7 +250,8 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .map_or((LeaseTerms::default().grace, "(none)"), |w| {
                 (w.client().connection().timeout, w.def.name.as_str())
             });
-        store.set_lease_terms(lease_terms(args.lease.as_deref(), timeout, name)?);
+        let lease = args.lease.or_else(|| config::var("MAGEFLOW_LEASE"));
+        store.set_lease_terms(lease_terms(lease.as_deref(), timeout, name)?);
         engine.metrics().set_worker(&store.worker());
     }
     let listen: String = config::pick(args.listen, "MAGEFLOW_LISTEN", "127.0.0.1:7878");
@@ -280,4 +282,32 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     mageflow_server::serve(engine, access, listener, config::var).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::lease_terms;
+
+    #[test]
+    fn a_lease_too_short_for_the_slowest_magento_request_is_refused_naming_both() {
+        let thirty = Duration::from_secs(30);
+        let terms = lease_terms(None, thirty, "onboard").unwrap();
+        assert_eq!((terms.ttl, terms.grace), (Duration::from_secs(60), thirty));
+        let terms = lease_terms(Some("2m"), thirty, "onboard").unwrap();
+        assert_eq!(terms.ttl, Duration::from_secs(120));
+        let short = lease_terms(Some("45s"), thirty, "onboard")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            short.contains("--lease 45s is too short for workflow onboard")
+                && short.contains("at least twice that (60s)"),
+            "{short}"
+        );
+        let bad = lease_terms(Some("soon"), thirty, "onboard")
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains("write a duration such as 60s"), "{bad}");
+    }
 }

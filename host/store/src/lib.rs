@@ -82,7 +82,8 @@ pub trait Backend:
     /// Stores a workflow's plugin state value.
     fn set_state(&self, workflow: &str, key: &str, value: &str) -> Result<()>;
 
-    /// Every state value of a workflow, by key: what a run reads, loaded when it is claimed.
+    /// Every state value of a workflow, by key, as written so far (a run under way writes what
+    /// it sets at its next durable point): what a run reads, loaded when it is claimed.
     fn states(&self, workflow: &str) -> Result<Vec<(String, String)>>;
 
     /// Stores a state value a run set: written with the run's journal at its next durable

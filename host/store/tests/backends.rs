@@ -654,6 +654,12 @@ fn state_a_run_sets_is_written_with_its_journal_while_its_lease_holds() {
     a.record_state(id, "hooked", "since", "10").unwrap();
     assert_eq!(
         a.states("hooked").unwrap(),
+        vec![],
+        "written at the next durable point"
+    );
+    a.flush().unwrap();
+    assert_eq!(
+        a.states("hooked").unwrap(),
         vec![("since".into(), "10".into())]
     );
     a.record_state(id, "hooked", "since", "11").unwrap();

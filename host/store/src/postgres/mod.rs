@@ -17,21 +17,22 @@ mod approvals;
 mod journal;
 mod leases;
 mod listen;
+mod pending;
 mod pool;
 mod runs;
 mod schema;
 mod scim;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tokio_postgres::types::ToSql;
 
 use crate::{Backend, Error, Result, RunId};
 use leases::Leases;
+use pending::Pending;
 use pool::{Conn, Pool};
 pub use schema::SCHEMA_VERSION;
 
@@ -77,49 +78,13 @@ fn place(config: &tokio_postgres::Config) -> String {
     )
 }
 
-/// What runs journaled and the store has not yet written, by `(run, seq)`, and the state
-/// values they set, by `(workflow, key)` with the run that set them.
-#[derive(Debug, Default)]
-struct Pending {
-    calls: BTreeMap<(i64, i64), String>,
-    clock: BTreeMap<(i64, i64), String>,
-    state_reads: BTreeMap<(i64, i64), Option<String>>,
-    state_sets: BTreeMap<(String, String), (i64, String)>,
-}
-
-impl Pending {
-    fn is_empty(&self) -> bool {
-        self.calls.is_empty()
-            && self.clock.is_empty()
-            && self.state_reads.is_empty()
-            && self.state_sets.is_empty()
-    }
-
-    /// The runs it holds records of.
-    fn runs(&self) -> BTreeSet<i64> {
-        let keyed = self.calls.keys().chain(self.clock.keys());
-        keyed
-            .chain(self.state_reads.keys())
-            .map(|k| k.0)
-            .chain(self.state_sets.values().map(|v| v.0))
-            .collect()
-    }
-
-    /// Drops every record of `runs` (whose leases were lost).
-    fn drop_runs(&mut self, runs: &BTreeSet<i64>) {
-        self.calls.retain(|k, _| !runs.contains(&k.0));
-        self.clock.retain(|k, _| !runs.contains(&k.0));
-        self.state_reads.retain(|k, _| !runs.contains(&k.0));
-        self.state_sets.retain(|_, v| !runs.contains(&v.0));
-    }
-
-    /// Puts back records a failed write took, unless newer ones came meanwhile.
-    fn restore(&mut self, old: Pending) {
-        restore(&mut self.calls, old.calls);
-        restore(&mut self.clock, old.clock);
-        restore(&mut self.state_reads, old.state_reads);
-        restore(&mut self.state_sets, old.state_sets);
-    }
+/// The durable writes of one store handle: the number of the last begun, and of the last
+/// committed; and the connection they commit on.
+#[derive(Default)]
+struct Flushes {
+    begun: u64,
+    committed: u64,
+    conn: Option<Conn>,
 }
 
 /// The PostgreSQL backend.
@@ -130,9 +95,13 @@ pub(crate) struct Postgres {
     /// worker.
     owner: String,
     pending: Mutex<Pending>,
+    /// Durable writes begun (see `writing`).
+    flushes_begun: AtomicU64,
     /// Held while the pending records are written, so a flush returns only once every record
-    /// taken before it is committed.
-    writing: Mutex<()>,
+    /// taken before it is committed. It counts the durable writes begun, and the last one
+    /// that committed: a flush that finds one begun after it was asked for has nothing left
+    /// to do (group commit).
+    writing: Mutex<Flushes>,
     /// The runs this worker holds.
     leases: Arc<Leases>,
     /// Notified when a run may have been queued or woken elsewhere, once asked for.
@@ -178,68 +147,57 @@ impl Postgres {
             place,
             owner,
             pending: Mutex::default(),
+            flushes_begun: AtomicU64::new(0),
             writing: Mutex::default(),
             wakeups: OnceLock::new(),
             config,
         })
     }
 
-    /// Writes what runs journaled since the last write, in one transaction; `durable` also
+    /// Writes what runs journaled since the last write, in one statement; `durable` also
     /// makes it (and every earlier commit) durable. The records of a run whose lease was lost
-    /// are dropped, and the run is marked lost: its fence is checked in the same transaction,
-    /// with the run's row locked against a claim until the commit.
+    /// are dropped, and the run is marked lost: its fence is checked in the same statement,
+    /// with the run's row locked against a claim until it commits.
     fn write_pending(&self, durable: bool) -> Result<()> {
-        let _writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        let asked = self.flushes_begun.load(Ordering::SeqCst) + 1;
+        let mut flushes = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        if durable && flushes.committed >= asked {
+            // A durable write begun since this flush was asked for covers everything before it.
+            return Ok(());
+        }
         let mut pending =
             std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
         if pending.is_empty() && !durable {
             return Ok(());
         }
-        let (fenced, mut lost) = self.leases.fences(&pending.runs());
+        let (fenced, lost) = self.leases.fences(&pending.runs());
         pending.drop_runs(&lost);
-        let mut conn = self.pool.get()?;
-        let written = conn.transaction(durable, |tx| {
-            let moved = self.leases.check_fences(tx, &fenced)?;
-            pending.drop_runs(&moved);
-            lost.extend(moved);
-            write_map(
-                tx,
-                "INSERT INTO journal (run, seq, record)
-                 SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[])
-                 ON CONFLICT (run, seq) DO UPDATE SET record = excluded.record",
-                &pending.calls,
-            )?;
-            write_map(
-                tx,
-                "INSERT INTO clock (run, seq, nanos)
-                 SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[])
-                 ON CONFLICT (run, seq) DO UPDATE SET nanos = excluded.nanos",
-                &pending.clock,
-            )?;
-            write_map(
-                tx,
-                "INSERT INTO state_reads (run, seq, value)
-                 SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[])
-                 ON CONFLICT (run, seq) DO UPDATE SET value = excluded.value",
-                &pending.state_reads,
-            )?;
-            write_states(tx, &pending.state_sets)?;
-            if durable {
-                // A commit that writes nothing is not flushed: this row makes it write.
-                tx.execute(
-                    "UPDATE flushes SET n = n + 1 WHERE owner = $1",
-                    &[&self.owner],
-                )?;
+        let written = if durable {
+            flushes.begun = self.flushes_begun.fetch_add(1, Ordering::SeqCst) + 1;
+            // A connection of its own whose commits wait for the disk.
+            if flushes.conn.as_ref().is_none_or(Conn::is_closed) {
+                flushes.conn = Some(self.pool.durable()?);
             }
-            Ok(())
-        });
-        if written.is_err() {
-            // Put them back, so a later durable point writes them (unless newer ones came).
-            self.pending_mut(|now| now.restore(pending));
+            let conn = flushes.conn.as_mut().expect("opened just above");
+            pending.write(conn, &fenced, Some(&self.owner))
         } else {
-            self.leases.lose(&lost);
+            pending.write(&mut *self.pool.get()?, &fenced, None)
+        };
+        match written {
+            Ok(moved) => {
+                self.leases.lose(&lost);
+                self.leases.lose(&moved);
+                if durable {
+                    flushes.committed = flushes.begun;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                // Put them back, so a later durable point writes them (unless newer ones came).
+                self.pending_mut(|now| now.restore(pending));
+                Err(e)
+            }
         }
-        written
     }
 
     fn pending_mut<T>(&self, f: impl FnOnce(&mut Pending) -> T) -> T {
@@ -250,43 +208,6 @@ impl Postgres {
     fn conn(&self) -> Result<pool::Lent<'_>> {
         self.pool.get()
     }
-}
-
-fn restore<K: Ord, V>(now: &mut BTreeMap<K, V>, old: BTreeMap<K, V>) {
-    for (k, v) in old {
-        now.entry(k).or_insert(v);
-    }
-}
-
-fn write_states(tx: &mut Conn, sets: &BTreeMap<(String, String), (i64, String)>) -> Result<()> {
-    if sets.is_empty() {
-        return Ok(());
-    }
-    let workflows: Vec<&str> = sets.keys().map(|k| k.0.as_str()).collect();
-    let keys: Vec<&str> = sets.keys().map(|k| k.1.as_str()).collect();
-    let values: Vec<&str> = sets.values().map(|v| v.1.as_str()).collect();
-    tx.execute(
-        "INSERT INTO state (workflow, key, value)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
-         ON CONFLICT (workflow, key) DO UPDATE SET value = excluded.value",
-        &[&workflows, &keys, &values],
-    )?;
-    Ok(())
-}
-
-fn write_map<V: ToSql + Sync + Clone>(
-    tx: &mut Conn,
-    sql: &'static str,
-    map: &BTreeMap<(i64, i64), V>,
-) -> Result<()> {
-    if map.is_empty() {
-        return Ok(());
-    }
-    let runs: Vec<i64> = map.keys().map(|k| k.0).collect();
-    let seqs: Vec<i64> = map.keys().map(|k| k.1).collect();
-    let values: Vec<V> = map.values().cloned().collect();
-    tx.execute(sql, &[&runs, &seqs, &values])?;
-    Ok(())
 }
 
 /// An id as PostgreSQL's `bigint`.
@@ -373,8 +294,7 @@ impl Backend for Postgres {
     }
 
     fn states(&self, workflow: &str) -> Result<Vec<(String, String)>> {
-        // What this worker's runs set and has not yet written counts too.
-        self.write_pending(false)?;
+        // What runs still under way set is theirs until their next durable point.
         let rows = self.conn()?.query(
             "SELECT key, value FROM state WHERE workflow = $1 ORDER BY key",
             &[&workflow],

@@ -83,6 +83,11 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
+    /// Whether its connection has ended (the server restarted, say).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
     fn statement(&mut self, sql: &'static str) -> Result<Statement> {
         if let Some(s) = self.prepared.get(sql) {
             return Ok(s.clone());
@@ -192,6 +197,15 @@ impl Pool {
         let first = pool.get()?;
         drop(first);
         Ok(pool)
+    }
+
+    /// A connection outside the pool whose every commit waits for the disk: what a flush
+    /// commits on.
+    pub(crate) fn durable(&self) -> Result<Conn> {
+        let conn = self.new_conn()?;
+        block_on(conn.client.batch_execute("SET synchronous_commit TO on"))
+            .map_err(Error::postgres)?;
+        Ok(conn)
     }
 
     /// Runs `job` on the thread that drives the connections (a listener's loop).

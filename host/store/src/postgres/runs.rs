@@ -29,6 +29,46 @@ const WRITE_RUN: &str = "UPDATE runs SET rev = rev + 1, record = $3, status = $4
 
 const NOTIFY: &str = "SELECT pg_notify($1, '')";
 
+/// Queues runs in one statement: takes the dedupe key `$1` for run `$2` when one is given,
+/// and only then (or without one) writes the runs (`$3`..`$6`) and wakes the workers on
+/// `$7`. Answers how many runs it wrote.
+const QUEUE: &str = "WITH taken AS (
+    INSERT INTO dedupe (key, run) SELECT $1, $2 WHERE $1::text IS NOT NULL
+    ON CONFLICT DO NOTHING RETURNING run
+), queued AS (
+    INSERT INTO runs (id, status, rev, record, workflow, created_at, due)
+    SELECT t.id, 'queued', 0, t.record, t.workflow, t.created_at, t.created_at
+    FROM unnest($3::bigint[], $4::text[], $5::text[], $6::bigint[])
+        AS t(id, record, workflow, created_at)
+    WHERE $1::text IS NULL OR EXISTS (SELECT 1 FROM taken)
+    RETURNING id
+), woken AS (
+    SELECT pg_notify($7, '') FROM (SELECT 1 FROM queued LIMIT 1) AS one
+)
+SELECT (SELECT count(*) FROM queued) + 0 * (SELECT count(*) FROM woken)";
+
+/// Runs to queue, as the columns [`QUEUE`] takes.
+struct Rows {
+    ids: Vec<i64>,
+    texts: Vec<String>,
+    workflows: Vec<String>,
+    created: Vec<i64>,
+}
+
+impl Rows {
+    fn of(runs: &[Run]) -> Result<Rows> {
+        Ok(Rows {
+            ids: runs.iter().map(|r| big(r.id)).collect::<Result<_>>()?,
+            texts: runs.iter().map(text).collect::<Result<_>>()?,
+            workflows: runs.iter().map(|r| r.workflow.clone()).collect(),
+            created: runs
+                .iter()
+                .map(|r| big(r.created_at))
+                .collect::<Result<_>>()?,
+        })
+    }
+}
+
 /// A record read, changed and written back by [`swap`].
 pub(crate) struct Swapped<T> {
     pub(crate) value: T,
@@ -168,22 +208,49 @@ impl RunStore for Postgres {
         dedupe: Option<&str>,
         cursor: Option<CursorMove<'_>>,
     ) -> Result<Queued> {
+        let mut conn = self.conn()?;
         let count = i64::try_from(runs.len()).unwrap_or(i64::MAX);
-        self.conn()?.transaction(false, |tx| {
-            if let Some(c) = &cursor
-                && !self.guard_holds(tx, c)?
+        let ids = conn.query(
+            "SELECT nextval('mageflow_ids') FROM generate_series(1, $1::bigint)",
+            &[&count],
+        )?;
+        let records: Vec<Run> = runs
+            .into_iter()
+            .zip(ids)
+            .map(|(n, row)| n.into_run(id(row.get(0)), dedupe))
+            .collect();
+        let rows = Rows::of(&records)?;
+        let Some(cursor) = cursor else {
+            // A delivery or a start: the key, the runs and the wake-up in one statement.
+            let first = big(records.first().map_or(0, |r| r.id))?;
+            let queued: i64 = conn
+                .query_opt(
+                    QUEUE,
+                    &[
+                        &dedupe,
+                        &first,
+                        &rows.ids,
+                        &rows.texts,
+                        &rows.workflows,
+                        &rows.created,
+                        &CHANNEL,
+                    ],
+                )?
+                .map_or(0, |r| r.get(0));
+            if queued == 0
+                && let Some(key) = dedupe
             {
+                let owner = conn
+                    .query_opt("SELECT run FROM dedupe WHERE key = $1", &[&key])?
+                    .map_or(0, |r| id(r.get(0)));
+                return Ok(Queued::Duplicate(owner));
+            }
+            return Ok(Queued::Runs(records));
+        };
+        conn.transaction(false, |tx| {
+            if !self.guard_holds(tx, &cursor)? {
                 return Ok(Queued::Moved);
             }
-            let ids = tx.query(
-                "SELECT nextval('mageflow_ids') FROM generate_series(1, $1::bigint)",
-                &[&count],
-            )?;
-            let records: Vec<Run> = runs
-                .into_iter()
-                .zip(ids)
-                .map(|(n, row)| n.into_run(id(row.get(0)), dedupe))
-                .collect();
             if let Some(key) = dedupe {
                 let first = big(records.first().map_or(0, |r| r.id))?;
                 let taken = tx.query_opt(
@@ -199,30 +266,25 @@ impl RunStore for Postgres {
                 }
             }
             if !records.is_empty() {
-                let ids: Vec<i64> = records.iter().map(|r| big(r.id)).collect::<Result<_>>()?;
-                let texts: Vec<String> = records.iter().map(text).collect::<Result<_>>()?;
-                let workflows: Vec<&str> = records.iter().map(|r| r.workflow.as_str()).collect();
-                let created: Vec<i64> = records
-                    .iter()
-                    .map(|r| big(r.created_at))
-                    .collect::<Result<_>>()?;
-                tx.execute(
-                    "INSERT INTO runs (id, status, rev, record, workflow, created_at, due)
-                     SELECT id, 'queued', 0, record, workflow, created_at, created_at
-                     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[])
-                         AS t(id, record, workflow, created_at)",
-                    &[&ids, &texts, &workflows, &created],
-                )?;
-                tx.query(NOTIFY, &[&CHANNEL])?;
-            }
-            if let Some(c) = &cursor {
-                tx.execute(
-                    "INSERT INTO cursors (key, value) VALUES ($1, $2)
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value,
-                         lease_owner = NULL, lease_until = NULL",
-                    &[&c.key, &text(c.to)?],
+                tx.query(
+                    QUEUE,
+                    &[
+                        &None::<&str>,
+                        &0i64,
+                        &rows.ids,
+                        &rows.texts,
+                        &rows.workflows,
+                        &rows.created,
+                        &CHANNEL,
+                    ],
                 )?;
             }
+            tx.execute(
+                "INSERT INTO cursors (key, value) VALUES ($1, $2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value,
+                     lease_owner = NULL, lease_until = NULL",
+                &[&cursor.key, &text(cursor.to)?],
+            )?;
             Ok(Queued::Runs(records))
         })
     }
