@@ -421,6 +421,21 @@ impl Engine {
         self.store.hold(id) == Hold::Lost
     }
 
+    /// Executes a run ([`Engine::execute`]) and answers it settled: ended, awaiting an
+    /// approval or waiting to retry. A run another worker holds is looked at again every
+    /// 50 ms (and claimed here, should that worker's lease run out) until it has settled.
+    pub async fn settle(&self, id: u64) -> Result<Run> {
+        let mut run = self.execute(id).await?;
+        while !matches!(
+            run.status,
+            Status::Succeeded | Status::Failed | Status::AwaitingApproval | Status::Retrying
+        ) {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            run = self.execute(id).await?;
+        }
+        Ok(run)
+    }
+
     /// One attempt at a run, its place in the active set held by the caller.
     async fn attempt(&self, id: u64) -> Result<Run> {
         let begun = match self.claim(id).await? {

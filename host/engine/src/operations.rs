@@ -49,6 +49,10 @@ impl Operations for Engine {
         Box::pin(Engine::execute(self, id))
     }
 
+    fn settle(&self, id: u64) -> Pending<'_, Run> {
+        Box::pin(Engine::settle(self, id))
+    }
+
     fn record_decision(
         &self,
         approval: u64,

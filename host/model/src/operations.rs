@@ -57,8 +57,13 @@ pub trait Operations: Send + Sync + std::fmt::Debug {
     ) -> Result<Queued>;
     /// Queues one run and makes it durable.
     fn start(&self, workflow: &str, event: Event, requester: &str, dry_run: bool) -> Result<Run>;
-    /// Executes or resumes a run; the run as it stands afterwards.
+    /// Executes or resumes a run; the run as it stands afterwards (as another worker left it,
+    /// when one holds it: a worker's dispatch does not wait for another's).
     fn execute(&self, id: u64) -> Pending<'_, Run>;
+    /// Executes or resumes a run and answers it settled: ended, awaiting an approval, or
+    /// waiting to retry, however long another worker that holds it takes (a caller waiting
+    /// for the outcome: `--wait`, a SCIM request).
+    fn settle(&self, id: u64) -> Pending<'_, Run>;
     /// Records a decision durably (resuming the run is the caller's).
     fn record_decision(
         &self,

@@ -173,7 +173,7 @@ impl Api {
                 .acquire()
                 .await
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
-            let run = self.engine.execute(run.id).await?;
+            let run = self.engine.settle(run.id).await?;
             return Ok(run_detail(&*self.engine, &run)?);
         }
         self.dispatch(run.id);
@@ -305,7 +305,7 @@ impl Api {
         );
         if settled.status != ApprovalStatus::Pending {
             if wait {
-                self.engine.execute(settled.run).await?;
+                self.engine.settle(settled.run).await?;
             } else {
                 self.dispatch(settled.run);
             }

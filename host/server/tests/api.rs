@@ -164,6 +164,10 @@ impl Operations for Memory {
         Box::pin(async move { self.end(id) })
     }
 
+    fn settle(&self, id: u64) -> Pending<'_, Run> {
+        self.execute(id)
+    }
+
     fn record_decision(
         &self,
         approval: u64,

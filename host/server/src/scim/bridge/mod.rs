@@ -296,7 +296,7 @@ impl Bridge {
         if run.status == Status::Queued || run.status == Status::Running {
             return self
                 .engine
-                .execute(id)
+                .settle(id)
                 .await
                 .map_err(|e| internal(e.with_causes()));
         }
