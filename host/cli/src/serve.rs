@@ -128,7 +128,7 @@ fn lease_terms(
     };
     if ttl < timeout * 2 {
         return Err(Usage(format!(
-            "--lease {}s is too short for workflow {slowest}, whose Magento requests may take {}s:              a write is sent only while the lease has longer left, so make the lease at least              twice that ({}s), or lower its [magento] timeout",
+            "--lease {}s is too short for workflow {slowest}, whose Magento requests may take {}s: a write is sent only while the lease has longer left, so make the lease at least twice that ({}s), or lower its [magento] timeout",
             ttl.as_secs(),
             timeout.as_secs(),
             (timeout * 2).as_secs()

@@ -14,6 +14,7 @@
 
 mod access;
 mod approvals;
+mod claims;
 mod journal;
 mod leases;
 mod listen;
