@@ -10,6 +10,9 @@
 //! Run: `cargo bench -p mageflow-cli --bench engine` (`-- journal` or `-- intake` for one part). The
 //! bench uses the `mageflow` binary's allocator (mimalloc).
 
+#[path = "support/deliveries.rs"]
+mod deliveries;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,7 +20,7 @@ use std::time::{Duration, Instant};
 use mageflow_engine::{Engine, Event, Workflow};
 use mageflow_magento::{Auth, Connection, MagentoClient};
 use mageflow_runtime::{Grants, RunOptions, Runtime, Trigger};
-use mageflow_server::{AccessConfig, HMAC_HEADER};
+use mageflow_server::AccessConfig;
 use mageflow_store::{Status, Store};
 use magento_sim::SimConfig;
 
@@ -210,52 +213,15 @@ async fn intake_trial(
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let http = reqwest::Client::new();
-    // The senders sign their deliveries before the clock starts: a sender's own work is not
-    // the server's, though it shares the same two cores.
-    let signed: Vec<Vec<(String, String)>> = (0..CLIENTS)
-        .map(|c| {
-            (c..DELIVERIES)
-                .step_by(CLIENTS)
-                .map(|i| {
-                    let body =
-                        format!(r#"{{"eventName":"customer_save_after","data":{{"n":{i}}}}}"#);
-                    let sig = mageflow_server::hmac_signature(SECRET.as_bytes(), body.as_bytes());
-                    (body, sig)
-                })
-                .collect()
-        })
-        .collect();
+    let signed = deliveries::signed(
+        DELIVERIES,
+        CLIENTS,
+        SECRET,
+        |i| format!(r#"{{"eventName":"customer_save_after","data":{{"n":{i}}}}}"#),
+        |_| url.clone(),
+    );
     let started = Instant::now();
-    let mut senders = Vec::new();
-    for deliveries in signed {
-        let http = http.clone();
-        let url = url.clone();
-        senders.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            for (body, sig) in deliveries {
-                let t = Instant::now();
-                let resp = http
-                    .post(&url)
-                    .header(HMAC_HEADER, sig)
-                    .body(body)
-                    .send()
-                    .await?;
-                anyhow::ensure!(
-                    resp.status().is_success(),
-                    "delivery refused: {}",
-                    resp.status()
-                );
-                latencies.push(t.elapsed());
-            }
-            anyhow::Ok(latencies)
-        }));
-    }
-    let mut latencies = Vec::with_capacity(DELIVERIES);
-    for s in senders {
-        latencies.extend(s.await??);
-    }
-    let elapsed = started.elapsed();
-    latencies.sort();
+    let (latencies, elapsed) = deliveries::send(&http, signed).await?;
     let p50 = latencies[latencies.len() / 2];
     let p99 = latencies[latencies.len() * 99 / 100];
     let per_sec = DELIVERIES as f64 / elapsed.as_secs_f64();

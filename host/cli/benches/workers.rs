@@ -16,6 +16,8 @@
 //! Run: `cargo bench -p mageflow-cli --bench workers` (installs nothing: PostgreSQL must be
 //! installed, as `bash .ci/run` does; `-- quick` sends fewer deliveries).
 
+#[path = "support/deliveries.rs"]
+mod deliveries;
 #[path = "../../../tests/support/postgres.rs"]
 mod postgres;
 #[path = "../tests/support/serve.rs"]
@@ -75,66 +77,32 @@ async fn succeeded(http: &reqwest::Client, workers: &[Serve]) -> anyhow::Result<
     Ok(total)
 }
 
-/// `deliveries` new customers delivered to `workers` (round-robin) from CLIENTS senders.
-async fn measure(workers: &[Serve], deliveries: usize, tag: &str) -> anyhow::Result<Figures> {
+/// `count` new customers delivered to `workers` (round-robin) from CLIENTS senders.
+async fn measure(workers: &[Serve], count: usize, tag: &str) -> anyhow::Result<Figures> {
     let http = reqwest::Client::new();
-    // Signed before the clock starts: the senders' own work is not the server's.
-    let signed: Vec<Vec<(String, String, String)>> = (0..CLIENTS)
-        .map(|c| {
-            (c..deliveries)
-                .step_by(CLIENTS)
-                .map(|i| {
-                    let body = serde_json::json!({
-                        "eventName": "observer.customer_register_success",
-                        "data": {"customer": {
-                            "email": format!("{tag}-{i}@example.com"),
-                            "firstname": "New",
-                            "lastname": "Customer",
-                            "group": "Retailer",
-                        }},
-                    })
-                    .to_string();
-                    let sig = mageflow_server::hmac_signature(SECRET.as_bytes(), body.as_bytes());
-                    let url = format!("{}/hooks/onboard", workers[i % workers.len()].url);
-                    (url, body, sig)
-                })
-                .collect()
-        })
-        .collect();
+    let signed = deliveries::signed(
+        count,
+        CLIENTS,
+        SECRET,
+        |i| {
+            serde_json::json!({
+                "eventName": "observer.customer_register_success",
+                "data": {"customer": {
+                    "email": format!("{tag}-{i}@example.com"),
+                    "firstname": "New",
+                    "lastname": "Customer",
+                    "group": "Retailer",
+                }},
+            })
+            .to_string()
+        },
+        |i| format!("{}/hooks/onboard", workers[i % workers.len()].url),
+    );
     let started = Instant::now();
-    let mut senders = Vec::new();
-    for mine in signed {
-        let http = http.clone();
-        senders.push(tokio::spawn(async move {
-            let mut latencies = Vec::with_capacity(mine.len());
-            for (url, body, sig) in mine {
-                let t = Instant::now();
-                let resp = http
-                    .post(&url)
-                    .header(mageflow_server::HMAC_HEADER, sig)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await?;
-                anyhow::ensure!(
-                    resp.status().is_success(),
-                    "delivery refused: {}",
-                    resp.status()
-                );
-                latencies.push(t.elapsed());
-            }
-            anyhow::Ok(latencies)
-        }));
-    }
-    let mut latencies = Vec::with_capacity(deliveries);
-    for s in senders {
-        latencies.extend(s.await??);
-    }
-    let intake = started.elapsed();
-    latencies.sort();
+    let (latencies, intake) = deliveries::send(&http, signed).await?;
     let p99 = latencies[latencies.len() * 99 / 100];
     loop {
-        if succeeded(&http, workers).await? >= deliveries as u64 {
+        if succeeded(&http, workers).await? >= count as u64 {
             break;
         }
         anyhow::ensure!(
@@ -145,9 +113,9 @@ async fn measure(workers: &[Serve], deliveries: usize, tag: &str) -> anyhow::Res
     }
     let ended = started.elapsed();
     Ok(Figures {
-        intake_per_sec: deliveries as f64 / intake.as_secs_f64(),
+        intake_per_sec: count as f64 / intake.as_secs_f64(),
         p99,
-        runs_per_sec: deliveries as f64 / ended.as_secs_f64(),
+        runs_per_sec: count as f64 / ended.as_secs_f64(),
     })
 }
 

@@ -518,6 +518,19 @@ fn of_workers_claiming_at_once_each_run_goes_to_exactly_one() {
     assert_eq!(stats.depth, 0, "all held");
 }
 
+/// Alice rejects the approval on `worker`: a rejection settles it at once.
+fn reject(worker: &Store, approval: u64) {
+    worker
+        .decide(
+            approval,
+            "alice",
+            &[],
+            &Decision::Reject("no".into()),
+            1_500,
+        )
+        .unwrap();
+}
+
 #[test]
 fn a_decision_on_any_worker_makes_its_run_due_for_whichever_claims_it() {
     let (a, b, _) = two_workers();
@@ -538,15 +551,7 @@ fn a_decision_on_any_worker_makes_its_run_due_for_whichever_claims_it() {
         "it waits for people"
     );
     assert_eq!(b.queue_stats(2_000).unwrap().depth, 0);
-    // A rejection settles it at once.
-    b.decide(
-        opened.id,
-        "alice",
-        &[],
-        &Decision::Reject("no".into()),
-        1_500,
-    )
-    .unwrap();
+    reject(&b, opened.id);
     let resumed = b.claim_due(10, 2_000).unwrap();
     assert_eq!(resumed.len(), 1, "b resumes what a suspended");
     assert_eq!(
@@ -558,14 +563,7 @@ fn a_decision_on_any_worker_makes_its_run_due_for_whichever_claims_it() {
     let id = runs_of(a.queue(vec![new_run(2)], None, None).unwrap())[0].id;
     let started = a.begin_attempt(id, 1_000).unwrap().unwrap();
     let opened = a.open_approval(approval(id, 0)).unwrap();
-    b.decide(
-        opened.id,
-        "alice",
-        &[],
-        &Decision::Reject("no".into()),
-        1_500,
-    )
-    .unwrap();
+    reject(&b, opened.id);
     a.end_attempt(&started, |r| r.status = Status::AwaitingApproval)
         .unwrap();
     assert_eq!(b.claim_due(10, 2_000).unwrap().len(), 1);

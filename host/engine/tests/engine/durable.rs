@@ -87,15 +87,9 @@ pub(crate) fn in_group(server: &Server, group: u32) -> Vec<u64> {
         .collect()
 }
 
-pub(crate) const UPDATE_EACH: &str = "grants = [\"customers:read\", \"customers:write\", \"approvals\"]\n\
-     [approvals]\napprovers = [\"bob\", \"carol\"]\n";
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_waits_for_approval_with_its_plan_then_resumes_by_replay() {
-    let server = sim(40).await;
-    let movers = in_group(&server, 1);
-    assert!(!movers.is_empty());
-    let engine = engine(&server, workflow("mover", built::UPDATE_EACH, UPDATE_EACH));
+/// Starts a move of group 1 to group 2 on `engine` and runs it to its approval: the run as
+/// started.
+pub(crate) async fn paused_move(engine: &Engine) -> mageflow_store::Run {
     let run = engine
         .start(
             "mover",
@@ -113,6 +107,19 @@ async fn a_run_waits_for_approval_with_its_plan_then_resumes_by_replay() {
         "{:?}",
         paused.error
     );
+    run
+}
+
+pub(crate) const UPDATE_EACH: &str = "grants = [\"customers:read\", \"customers:write\", \"approvals\"]\n\
+     [approvals]\napprovers = [\"bob\", \"carol\"]\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_waits_for_approval_with_its_plan_then_resumes_by_replay() {
+    let server = sim(40).await;
+    let movers = in_group(&server, 1);
+    assert!(!movers.is_empty());
+    let engine = engine(&server, workflow("mover", built::UPDATE_EACH, UPDATE_EACH));
+    let run = paused_move(&engine).await;
     assert!(
         writes_per_customer(&server).is_empty(),
         "nothing written before approval"
@@ -537,18 +544,7 @@ async fn approved_into_put_503s(
         &format!("grants = [\"customers:read\", \"customers:write\", \"approvals\"]\n{retry}"),
     );
     let engine = engine(server, wf);
-    let run = engine
-        .start(
-            "mover",
-            Event::Manual {
-                input: "1 2".into(),
-            },
-            "alice",
-            false,
-        )
-        .unwrap();
-    let paused = engine.execute(run.id).await.unwrap();
-    assert_eq!(paused.status, Status::AwaitingApproval);
+    let run = paused_move(&engine).await;
     let approval = engine
         .store()
         .approvals(Some(ApprovalStatus::Pending))

@@ -7,12 +7,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mageflow_engine::{Engine, Event};
+use mageflow_engine::Engine;
 use mageflow_store::{ApprovalStatus, Decision, Error, Status};
 use mageflow_test_artifacts as built;
 
 use crate::durable::{
-    UPDATE_EACH, client, in_group, now, runtime, sim, workflow, writes_per_customer,
+    UPDATE_EACH, client, in_group, now, paused_move, runtime, sim, workflow, writes_per_customer,
 };
 use crate::stores::Place;
 
@@ -29,23 +29,12 @@ fn worker(
 
 /// Starts a move of group 1 to group 2 on `a` and approves it: the run is ready to write.
 async fn approved_move(a: &Engine) -> u64 {
-    let run = a
-        .start(
-            "mover",
-            Event::Manual {
-                input: "1 2".into(),
-            },
-            "alice",
-            false,
-        )
-        .unwrap();
-    let paused = a.execute(run.id).await.unwrap();
-    assert_eq!(paused.status, Status::AwaitingApproval);
+    let run = paused_move(a).await.id;
     let approval = a.store().approvals(Some(ApprovalStatus::Pending)).unwrap()[0].id;
     a.store()
         .decide(approval, "bob", &[], &Decision::Approve(None), now())
         .unwrap();
-    run.id
+    run
 }
 
 fn update_count(server: &magento_sim::Server) -> usize {
@@ -112,20 +101,7 @@ async fn a_decision_taken_on_one_worker_resumes_the_run_another_suspended() {
     let place = Place::new("workers");
     let wf = || workflow("mover", built::UPDATE_EACH, UPDATE_EACH);
     let (a, b) = (worker(&place, &server, wf()), worker(&place, &server, wf()));
-    let run = a
-        .start(
-            "mover",
-            Event::Manual {
-                input: "1 2".into(),
-            },
-            "alice",
-            false,
-        )
-        .unwrap();
-    assert_eq!(
-        a.execute(run.id).await.unwrap().status,
-        Status::AwaitingApproval
-    );
+    paused_move(&a).await;
     let approval = b.store().approvals(Some(ApprovalStatus::Pending)).unwrap()[0].id;
     let (settled, resumed) = b
         .decide(approval, "bob", &Decision::Approve(None))
