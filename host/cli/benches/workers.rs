@@ -14,7 +14,8 @@
 //! give at least 0.9 of 1 worker's runs/s, and PostgreSQL runs at least 450 runs/s.
 //!
 //! Run: `cargo bench -p mageflow-cli --bench workers` (installs nothing: PostgreSQL must be
-//! installed, as `bash .ci/run` does; `-- quick` sends fewer deliveries).
+//! installed, as `bash .ci/run` does; `-- quick` sends fewer deliveries, and `-- pg1` (or
+//! `sled`, `pg2`, `pg4`) measures one configuration alone).
 
 #[path = "support/deliveries.rs"]
 mod deliveries;
@@ -165,7 +166,14 @@ async fn configuration(
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let quick = std::env::args().skip(1).any(|a| a == "quick");
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let quick = args.iter().any(|a| a == "quick");
+    // `-- pg1` (or sled, pg2, pg4) measures that configuration alone.
+    let only: Vec<&String> = args.iter().filter(|a| *a != "quick").collect();
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| *o == name);
     let deliveries = if quick { 1_000 } else { 4_000 };
     println!(
         "mageflow workers (release; {deliveries} webhook deliveries from {CLIENTS} clients, \
@@ -174,17 +182,23 @@ async fn main() -> anyhow::Result<()> {
     );
     let pg = postgres::server();
     let mut rows = Vec::new();
-    rows.push((
-        "sled".to_owned(),
-        1,
-        configuration("sled", 1, None, deliveries).await?,
-    ));
+    if wanted("sled") {
+        rows.push((
+            "sled".to_owned(),
+            1,
+            configuration("sled", 1, None, deliveries).await?,
+        ));
+    }
     for n in [1, 2, 4] {
+        let name = format!("pg{n}");
+        if !wanted(&name) {
+            continue;
+        }
         let url = pg.fresh();
         rows.push((
             "postgres".to_owned(),
             n,
-            configuration(&format!("pg{n}"), n, Some(&url), deliveries).await?,
+            configuration(&name, n, Some(&url), deliveries).await?,
         ));
     }
     println!(
@@ -199,15 +213,22 @@ async fn main() -> anyhow::Result<()> {
             f.runs_per_sec
         );
     }
-    let one = &rows[1].2;
-    let four = &rows[3].2;
+    let pg = |n: usize| {
+        rows.iter()
+            .find(|r| r.0 == "postgres" && r.1 == n)
+            .map(|r| &r.2)
+    };
+    let (Some(one), Some(four)) = (pg(1), pg(4)) else {
+        return Ok(());
+    };
     let ratio = four.runs_per_sec / one.runs_per_sec;
     println!(
         "  4 PostgreSQL workers give {ratio:.2}x the runs/s of 1 (aim >= 0.90: {})",
         if ratio >= 0.9 { "meets" } else { "MISSES" }
     );
-    let best = rows[1..]
+    let best = rows
         .iter()
+        .filter(|r| r.0 == "postgres")
         .map(|r| r.2.runs_per_sec)
         .fold(0.0, f64::max);
     println!(

@@ -270,7 +270,7 @@ impl GroupCommit {
 
 /// Takes one delivery for `workflow`.
 pub(crate) async fn intake(
-    engine: &dyn Operations,
+    engine: &Arc<dyn Operations>,
     commit: &GroupCommit,
     verifier: &Verifier,
     events: &[String],
@@ -303,8 +303,23 @@ pub(crate) async fn intake(
         body_json: String::from_utf8_lossy(raw).into_owned(),
     };
     let dedupe = format!("{workflow}/{key}");
-    let queued = engine
-        .queue(
+    let queued = if engine.store().shared() {
+        // Across the network: off the async workers, so a round trip blocks none of them.
+        let (engine, workflow) = (engine.clone(), workflow.to_owned());
+        tokio::task::spawn_blocking(move || {
+            engine.queue(
+                &workflow,
+                &[event],
+                &format!("webhook:{workflow}"),
+                false,
+                Some(&dedupe),
+                None,
+            )
+        })
+        .await
+        .map_err(|e| Refused(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    } else {
+        engine.queue(
             workflow,
             &[event],
             &format!("webhook:{workflow}"),
@@ -312,7 +327,8 @@ pub(crate) async fn intake(
             Some(&dedupe),
             None,
         )
-        .map_err(|e| Refused(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    }
+    .map_err(|e| Refused(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     commit
         .durable()
         .await

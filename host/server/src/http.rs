@@ -448,7 +448,7 @@ async fn hook(
         );
     };
     match crate::hooks::intake(
-        &**api.engine(),
+        api.engine(),
         commit,
         verifier,
         events,

@@ -29,6 +29,7 @@ struct History {
 }
 
 /// How an attempt at a run ended.
+#[derive(Clone)]
 struct Ending {
     status: Status,
     retry: Option<mageflow_store::Retrying>,
@@ -167,10 +168,12 @@ impl Engine {
         let loaded = match self.workflow(&run.workflow) {
             Ok(l) => l,
             Err(e) => {
-                return self.finish(
-                    &begun,
-                    &Ending::failed(e.to_string(), Vec::new(), Vec::new()),
-                );
+                return self
+                    .finish(
+                        &begun,
+                        &Ending::failed(e.to_string(), Vec::new(), Vec::new()),
+                    )
+                    .await;
             }
         };
         let pinned;
@@ -303,7 +306,7 @@ impl Engine {
             }
             (None, Err(e)) => Ending::failed(e.to_string(), log, plan),
         };
-        let ended = self.finish(&begun, &end);
+        let ended = self.finish(&begun, &end).await;
         if ended.is_ok() {
             self.metrics
                 .run_ended(&run.workflow, end.status.name(), started.elapsed());
@@ -311,35 +314,41 @@ impl Engine {
         ended
     }
 
-    fn finish(&self, begun: &Started, end: &Ending) -> Result<Run> {
+    async fn finish(&self, begun: &Started, end: &Ending) -> Result<Run> {
         let id = begun.run.id;
-        let ended = self.store.end_attempt(begun, |r| {
-            r.status = end.status;
-            r.summary.clone_from(&end.summary);
-            r.output_json.clone_from(&end.output_json);
-            r.error.clone_from(&end.error);
-            r.retry.clone_from(&end.retry);
-            r.log.clone_from(&end.log);
-            if !end.plan.is_empty() {
-                r.plan.clone_from(&end.plan);
-            }
-            r.updated_at = now_secs();
-        });
+        let (started, ending) = (begun.clone(), end.clone());
+        // A run waiting for people is made durable with its approval: they will act on it;
+        // and a run that waits to retry, which holds nothing but its wake-up. Any other end
+        // is not flushed: if a crash loses it, the run is replayed from its journal, and the
+        // replay repeats no write.
+        let durable = end.status == Status::AwaitingApproval || end.retry.is_some();
+        let ended = self
+            .blocking(move |s| {
+                let run = s.end_attempt(&started, |r| {
+                    r.status = ending.status;
+                    r.summary.clone_from(&ending.summary);
+                    r.output_json.clone_from(&ending.output_json);
+                    r.error.clone_from(&ending.error);
+                    r.retry.clone_from(&ending.retry);
+                    r.log.clone_from(&ending.log);
+                    if !ending.plan.is_empty() {
+                        r.plan.clone_from(&ending.plan);
+                    }
+                    r.updated_at = now_secs();
+                })?;
+                if durable {
+                    s.flush()?;
+                }
+                Ok(run)
+            })
+            .await;
         let run = match ended {
             Ok(run) => run,
             Err(mageflow_store::Error::LeaseLost(_)) => return Err(self.lease_lost(id)),
             Err(mageflow_store::Error::Unavailable(why)) => return Err(self.store_down(id, why)),
             Err(e) => return Err(e.into()),
         };
-        // A run waiting for people is made durable with its approval: they will act on it.
-        // A run's end is not flushed here: if a crash loses it, the run is replayed from its
-        // journal, and the replay repeats no write.
-        if end.status == Status::AwaitingApproval {
-            self.store.flush()?;
-        }
         if let Some(r) = &end.retry {
-            // Kept durable too: a run that waits to retry holds nothing but this wake-up.
-            self.store.flush()?;
             self.wake_at(r.next_at, id);
         }
         tracing::info!(run = id, workflow = %run.workflow, status = end.status.name(), "run ended or paused");

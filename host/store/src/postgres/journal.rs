@@ -1,5 +1,5 @@
 //! Journals, clock readings, state reads and the audit in PostgreSQL. What a run journals is
-//! held until the next durable point ([`Postgres::write_pending`]); every read of a journal
+//! held until the next durable point ([`Postgres::flush_pending`]); every read of a journal
 //! writes what is held first, so a reader always sees it.
 
 use tokio_postgres::Row;
@@ -22,7 +22,7 @@ fn in_sequence<T>(rows: &[Row], value: impl Fn(&Row) -> Result<T>) -> Result<Vec
 
 impl Postgres {
     fn numbered(&self, sql: &'static str, run: RunId) -> Result<Vec<Row>> {
-        self.write_pending(false)?;
+        self.write_run_pending(run)?;
         self.conn()?.query(sql, &[&big(run)?])
     }
 }
@@ -83,15 +83,16 @@ impl JournalStore for Postgres {
         Ok(())
     }
 
+    /// Held with the run's journal until its next durable point (the write it tells of was
+    /// sent after a durable intent; what it says is kept even if the lease was lost).
     fn audit(&self, entry: &AuditEntry) -> Result<()> {
-        self.conn()?.execute(
-            "INSERT INTO audit (id, run, record) VALUES (nextval('mageflow_ids'), $1, $2)",
-            &[&big(entry.run)?, &text(entry)?],
-        )?;
+        let record = (big(entry.run)?, text(entry)?);
+        self.pending_mut(|p| p.audits.push(record));
         Ok(())
     }
 
     fn audit_all(&self) -> Result<Vec<AuditEntry>> {
+        self.flush_pending()?;
         let rows = self
             .conn()?
             .query("SELECT record FROM audit ORDER BY run, id", &[])?;
@@ -99,6 +100,7 @@ impl JournalStore for Postgres {
     }
 
     fn audit_of(&self, run: RunId) -> Result<Vec<AuditEntry>> {
+        self.write_run_pending(run)?;
         let rows = self.conn()?.query(
             "SELECT record FROM audit WHERE run = $1 ORDER BY id",
             &[&big(run)?],

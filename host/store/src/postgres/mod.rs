@@ -38,7 +38,7 @@ use pool::{Conn, Pool};
 pub use schema::SCHEMA_VERSION;
 
 /// Connections per store handle.
-const POOL_SIZE: usize = 8;
+const POOL_SIZE: usize = 16;
 
 /// The channel workers are woken on when a run is queued or becomes due.
 const CHANNEL: &str = "mageflow_runs";
@@ -155,42 +155,52 @@ impl Postgres {
         })
     }
 
-    /// Writes what runs journaled since the last write, in one statement; `durable` also
-    /// makes it (and every earlier commit) durable. The records of a run whose lease was lost
-    /// are dropped, and the run is marked lost: its fence is checked in the same statement,
-    /// with the run's row locked against a claim until it commits.
-    fn write_pending(&self, durable: bool) -> Result<()> {
+    /// Makes everything written so far durable, with what runs journaled and nobody wrote
+    /// yet, in one statement on a connection whose commits wait for the disk. The records of a
+    /// run whose lease was lost are dropped, and the run is marked lost: its fence is checked
+    /// in the same statement, with the run's row locked against a claim until it commits.
+    /// Flushes take turns, so one returns only once every record taken before it is durable;
+    /// one that finds a flush begun after it was asked for has nothing left to do (group
+    /// commit).
+    fn flush_pending(&self) -> Result<()> {
         let asked = self.flushes_begun.load(Ordering::SeqCst) + 1;
         let mut flushes = self.writing.lock().unwrap_or_else(|e| e.into_inner());
-        if durable && flushes.committed >= asked {
-            // A durable write begun since this flush was asked for covers everything before it.
+        if flushes.committed >= asked {
             return Ok(());
         }
-        let mut pending =
-            std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
-        if pending.is_empty() && !durable {
+        let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        flushes.begun = self.flushes_begun.fetch_add(1, Ordering::SeqCst) + 1;
+        if flushes.conn.as_ref().is_none_or(Conn::is_closed) {
+            flushes.conn = Some(self.pool.durable()?);
+        }
+        let conn = flushes.conn.as_mut().expect("opened just above");
+        self.write(conn, pending, Some(&self.owner))?;
+        flushes.committed = flushes.begun;
+        Ok(())
+    }
+
+    /// Writes what `run` journaled and nobody wrote yet (before its end, or a read of its
+    /// journal), as [`Postgres::flush_pending`] does but not durably and without waiting for
+    /// a flush: only this run's records are taken, so a flush in progress loses none of its
+    /// own.
+    fn write_run_pending(&self, run: RunId) -> Result<()> {
+        let key = big(run)?;
+        let mine = self.pending_mut(|p| p.take_run(key));
+        if mine.is_empty() {
             return Ok(());
         }
+        self.write(&mut *self.pool.get()?, mine, None)
+    }
+
+    /// Writes `pending` on `conn`, dropping what lost runs held; on failure the records go
+    /// back to be written at the next durable point.
+    fn write(&self, conn: &mut Conn, mut pending: Pending, owner: Option<&str>) -> Result<()> {
         let (fenced, lost) = self.leases.fences(&pending.runs());
         pending.drop_runs(&lost);
-        let written = if durable {
-            flushes.begun = self.flushes_begun.fetch_add(1, Ordering::SeqCst) + 1;
-            // A connection of its own whose commits wait for the disk.
-            if flushes.conn.as_ref().is_none_or(Conn::is_closed) {
-                flushes.conn = Some(self.pool.durable()?);
-            }
-            let conn = flushes.conn.as_mut().expect("opened just above");
-            pending.write(conn, &fenced, Some(&self.owner))
-        } else {
-            pending.write(&mut *self.pool.get()?, &fenced, None)
-        };
-        match written {
+        match pending.write(conn, &fenced, owner) {
             Ok(moved) => {
                 self.leases.lose(&lost);
                 self.leases.lose(&moved);
-                if durable {
-                    flushes.committed = flushes.begun;
-                }
                 Ok(())
             }
             Err(e) => {
@@ -235,7 +245,7 @@ impl Backend for Postgres {
     }
 
     fn flush(&self) -> Result<()> {
-        self.write_pending(true)
+        self.flush_pending()
     }
 
     fn check(&self) -> Result<()> {

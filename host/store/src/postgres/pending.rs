@@ -11,7 +11,8 @@ use crate::Result;
 
 /// Writes everything held in one statement (`$1`, `$2`: the runs this worker holds and their
 /// fences; `$16`, `$17`: whose flush row to touch, and whether to, so a durable commit always
-/// writes something); answers the runs whose fence held.
+/// writes something); answers the runs whose fence held. Audit entries are written whatever
+/// the fences say: each tells of a write that was sent.
 const WRITE: &str = "WITH held AS (
     SELECT r.id FROM runs r
     JOIN unnest($1::bigint[], $2::bigint[]) AS h(id, fence) ON r.id = h.id AND r.fence = h.fence
@@ -38,6 +39,9 @@ const WRITE: &str = "WITH held AS (
     FROM unnest($12::bigint[], $13::text[], $14::text[], $15::text[]) AS u(run, workflow, key, v)
     WHERE u.run <> ALL($1::bigint[]) OR u.run IN (SELECT id FROM held)
     ON CONFLICT (workflow, key) DO UPDATE SET value = excluded.value
+), audited AS (
+    INSERT INTO audit (id, run, record)
+    SELECT nextval('mageflow_ids'), u.run, u.v FROM unnest($18::bigint[], $19::text[]) AS u(run, v)
 ), flushed AS (
     UPDATE flushes SET n = n + 1 WHERE owner = $16 AND $17
 )
@@ -51,6 +55,8 @@ pub(super) struct Pending {
     pub(super) clock: BTreeMap<(i64, i64), String>,
     pub(super) state_reads: BTreeMap<(i64, i64), Option<String>>,
     pub(super) state_sets: BTreeMap<(String, String), (i64, String)>,
+    /// Audit entries, in order, with their run.
+    pub(super) audits: Vec<(i64, String)>,
 }
 
 /// A map's runs, sequence numbers and values, as three arrays.
@@ -68,6 +74,7 @@ impl Pending {
             && self.clock.is_empty()
             && self.state_reads.is_empty()
             && self.state_sets.is_empty()
+            && self.audits.is_empty()
     }
 
     /// The runs it holds records of.
@@ -80,7 +87,36 @@ impl Pending {
             .collect()
     }
 
-    /// Drops every record of `runs` (whose leases were lost).
+    /// Takes every record of `run` out.
+    pub(super) fn take_run(&mut self, run: i64) -> Pending {
+        fn split<K: Ord + Clone, V>(
+            map: &mut BTreeMap<K, V>,
+            mine: impl Fn(&K, &V) -> bool,
+        ) -> BTreeMap<K, V> {
+            let keys: Vec<K> = map
+                .iter()
+                .filter(|(k, v)| mine(k, v))
+                .map(|(k, _)| k.clone())
+                .collect();
+            keys.into_iter()
+                .filter_map(|k| map.remove(&k).map(|v| (k, v)))
+                .collect()
+        }
+        let (audits, others) = std::mem::take(&mut self.audits)
+            .into_iter()
+            .partition(|a| a.0 == run);
+        self.audits = others;
+        Pending {
+            calls: split(&mut self.calls, |k, _| k.0 == run),
+            clock: split(&mut self.clock, |k, _| k.0 == run),
+            state_reads: split(&mut self.state_reads, |k, _| k.0 == run),
+            state_sets: split(&mut self.state_sets, |_, v| v.0 == run),
+            audits,
+        }
+    }
+
+    /// Drops every record of `runs` (whose leases were lost), but their audit entries: those
+    /// tell of writes that were sent.
     pub(super) fn drop_runs(&mut self, runs: &BTreeSet<i64>) {
         self.calls.retain(|k, _| !runs.contains(&k.0));
         self.clock.retain(|k, _| !runs.contains(&k.0));
@@ -94,6 +130,8 @@ impl Pending {
         restore(&mut self.clock, old.clock);
         restore(&mut self.state_reads, old.state_reads);
         restore(&mut self.state_sets, old.state_sets);
+        let newer = std::mem::replace(&mut self.audits, old.audits);
+        self.audits.extend(newer);
     }
 
     /// Writes it all on `conn` in one statement, checking the `fenced` runs' fences; with a
@@ -114,6 +152,8 @@ impl Pending {
         let sets_workflow: Vec<&str> = self.state_sets.keys().map(|k| k.0.as_str()).collect();
         let sets_key: Vec<&str> = self.state_sets.keys().map(|k| k.1.as_str()).collect();
         let sets: Vec<&str> = self.state_sets.values().map(|v| v.1.as_str()).collect();
+        let audit_run: Vec<i64> = self.audits.iter().map(|a| a.0).collect();
+        let audits: Vec<&str> = self.audits.iter().map(|a| a.1.as_str()).collect();
         let rows = conn.query(
             WRITE,
             &[
@@ -134,6 +174,8 @@ impl Pending {
                 &sets,
                 &owner.unwrap_or_default(),
                 &owner.is_some(),
+                &audit_run,
+                &audits,
             ],
         )?;
         let held: BTreeSet<i64> = rows.iter().map(|r| r.get(0)).collect();

@@ -360,8 +360,8 @@ impl RunStore for Postgres {
 
     /// Lets the lease go with the end, fenced: a worker whose lease was taken writes nothing.
     fn end_attempt_with(&self, started: &Started, change: &dyn Fn(&mut Run)) -> Result<Run> {
-        // What the attempt journaled goes first: the run's end is a durable point.
-        self.write_pending(false)?;
+        // What the attempt journaled goes first.
+        self.write_run_pending(started.run.id)?;
         let mut run = started.run.clone();
         change(&mut run);
         let rev = <[u8; 8]>::try_from(started.stamp.as_slice()).map(i64::from_be_bytes);
@@ -396,7 +396,7 @@ impl RunStore for Postgres {
     }
 
     fn update_run_with(&self, run: RunId, change: &dyn Fn(&mut Run)) -> Result<Run> {
-        self.write_pending(false)?;
+        self.write_run_pending(run)?;
         self.change_run(run, change, false)
     }
 
