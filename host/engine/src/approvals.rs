@@ -3,8 +3,8 @@
 //!
 //! The approver answers from the approvals loaded when the run was claimed and never waits
 //! on the store: a new request is kept in memory and suspends the run, and the engine opens
-//! it ([`StoreApprover::open_waiting`]) once the plugin has stopped, before the run's end is
-//! written.
+//! it ([`StoreApprover::opening`]), with the plan of what it lets through, once the plugin
+//! has stopped and before the run's end is written.
 
 use std::sync::{Arc, Mutex};
 
@@ -46,20 +46,13 @@ impl StoreApprover {
         }
     }
 
-    /// Opens the approval the run suspended on, if it asked for a new one: its id. (On a
-    /// shared store, refused with a lost lease when another worker took the run.)
-    pub(crate) fn open_waiting(&self) -> mageflow_store::Result<Option<u64>> {
-        let new = self
-            .opening
+    /// The approval the run asked for first in this attempt, to open now that the plugin
+    /// has stopped (the engine opens it, with its plan).
+    pub(crate) fn opening(&self) -> Option<Approval> {
+        self.opening
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .take();
-        let Some(new) = new else {
-            return Ok(None);
-        };
-        let opened = self.scope.store.open_approval(new)?;
-        *self.waiting.lock().unwrap_or_else(|e| e.into_inner()) = Some(opened.id);
-        Ok(Some(opened.id))
+            .take()
     }
 
     /// The approval a new request `index` opens.

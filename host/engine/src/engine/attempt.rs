@@ -261,22 +261,30 @@ impl Engine {
             },
             (None, Ok(Err(message))) => Ending::failed(message, log, plan),
             (None, Err(mageflow_runtime::Error::Suspended(title))) => {
-                let approval = match approver.open_waiting() {
-                    Ok(opened) => opened.or(waiting).unwrap_or(0),
-                    Err(mageflow_store::Error::LeaseLost(_)) => return Err(self.lease_lost(id)),
-                    Err(mageflow_store::Error::Unavailable(why)) => {
-                        return Err(self.store_down(id, why));
-                    }
-                    Err(e) => return Err(e.into()),
+                let planning = Planning {
+                    loaded: &loaded,
+                    plugin,
+                    event: &event,
+                    run,
                 };
-                if let Ok(a) = self.store.approval(approval)
-                    && !a
-                        .details_json
-                        .as_deref()
-                        .is_some_and(|d| d.contains("\"plan\""))
-                {
-                    self.attach_plan(&loaded, plugin, &event, run, &a).await;
-                }
+                let approval = match approver.opening() {
+                    // A new request: opened with its plan, so nobody sees it without one.
+                    Some(new) => match self.open_planned(new, &planning).await {
+                        Ok(opened) => opened,
+                        Err(mageflow_store::Error::LeaseLost(_)) => {
+                            return Err(self.lease_lost(id));
+                        }
+                        Err(mageflow_store::Error::Unavailable(why)) => {
+                            return Err(self.store_down(id, why));
+                        }
+                        Err(e) => return Err(e.into()),
+                    },
+                    None => {
+                        let waiting = waiting.unwrap_or(0);
+                        self.plan_if_missing(waiting, &planning).await;
+                        waiting
+                    }
+                };
                 Ending {
                     status: Status::AwaitingApproval,
                     retry: None,
@@ -376,53 +384,77 @@ impl Engine {
         out
     }
 
-    /// Runs the same trigger as a dry run (reads live, writes planned, approvals granted) and
-    /// attaches the plan to the approval, so the approver sees what will change.
-    async fn attach_plan(
+    /// Opens a new approval with the plan of what it lets through in its details: its id.
+    async fn open_planned(
         &self,
-        loaded: &Loaded,
-        plugin: &Plugin,
-        event: &Event,
-        run: &Run,
-        approval: &Approval,
-    ) {
-        let Ok(scratch) = Store::temporary() else {
+        mut new: Approval,
+        planning: &Planning<'_>,
+    ) -> mageflow_store::Result<u64> {
+        if let Some(plan) = self.plan(planning).await {
+            new.details_json = Some(with_plan(new.details_json.as_deref(), plan));
+        }
+        let opened = self.blocking(move |s| s.open_approval(new)).await?;
+        Ok(opened.id)
+    }
+
+    /// Attaches a plan to an approval opened before without one (by an older mageflow, or
+    /// when planning failed then).
+    async fn plan_if_missing(&self, approval: u64, planning: &Planning<'_>) {
+        let Ok(a) = self.store.approval(approval) else {
             return;
         };
-        let workflow = run.workflow.clone();
-        let Ok(states) = self.blocking(move |s| s.states(&workflow)).await else {
+        if a.details_json
+            .as_deref()
+            .is_some_and(|d| d.contains("\"plan\""))
+        {
+            return;
+        }
+        let Some(plan) = self.plan(planning).await else {
             return;
         };
+        let details = with_plan(a.details_json.as_deref(), plan);
+        if let Err(e) = self.store.set_approval_details(approval, &details) {
+            tracing::warn!(approval, error = %e, "the plan could not be attached");
+        }
+    }
+
+    /// Runs the same trigger as a dry run (reads live, writes planned, approvals granted):
+    /// the writes it plans, so the approver sees what will change; `None` when the dry run
+    /// failed or plans nothing.
+    async fn plan(&self, p: &Planning<'_>) -> Option<Vec<Value>> {
+        let scratch = Store::temporary().ok()?;
+        let workflow = p.run.workflow.clone();
+        let states = self.blocking(move |s| s.states(&workflow)).await.ok()?;
         let Adapters { gateway, opts, .. } = adapters(
             &self.store,
             &self.metrics,
-            loaded,
-            run,
+            p.loaded,
+            p.run,
             Journal::Scratch { scratch, states },
         );
-        let report = plugin.run(&plugin_trigger(event), &opts).await;
+        let report = p.plugin.run(&plugin_trigger(p.event), &opts).await;
         let plan = std::mem::take(&mut *gateway.plan.lock().unwrap_or_else(|e| e.into_inner()));
-        if report.outcome.is_err() || plan.is_empty() {
-            return;
-        }
-        // The plugin's own details stay; the plan goes beside them.
-        let details = match approval
-            .details_json
-            .as_deref()
-            .map(serde_json::from_str::<Value>)
-        {
-            None => json!({ "plan": plan }),
-            Some(Ok(Value::Object(mut own))) => {
-                own.insert("plan".into(), Value::Array(plan));
-                Value::Object(own)
-            }
-            Some(_) => json!({ "details": approval.details_json, "plan": plan }),
-        };
-        if let Err(e) = self
-            .store
-            .set_approval_details(approval.id, &details.to_string())
-        {
-            tracing::warn!(approval = approval.id, error = %e, "the plan could not be attached");
-        }
+        (report.outcome.is_ok() && !plan.is_empty()).then_some(plan)
     }
+}
+
+/// What a dry run of the attempt's trigger needs.
+struct Planning<'a> {
+    loaded: &'a Loaded,
+    plugin: &'a Plugin,
+    event: &'a Event,
+    run: &'a Run,
+}
+
+/// An approval's details with `plan` beside the plugin's own.
+fn with_plan(details: Option<&str>, plan: Vec<Value>) -> String {
+    match details.map(serde_json::from_str::<Value>) {
+        None => json!({ "plan": plan }),
+        Some(Ok(Value::Object(mut own))) => {
+            own.insert("plan".into(), Value::Array(plan));
+            Value::Object(own)
+        }
+        Some(_) => json!({ "details": details, "plan": plan }),
+    }
+    .to_string()
 }
