@@ -33,7 +33,7 @@ pub(crate) struct DataPlaces {
     data_dir: Option<PathBuf>,
     /// Keep the data in PostgreSQL instead: `postgres://USER:PASSWORD@HOST:PORT/DATABASE`
     /// (also `store = { url = { env = "VAR" } }` in mageflow.toml). Its schema is migrated
-    /// at start. [default: sled in the data directory]
+    /// at start; several `serve` workers may share it. [default: sled in the data directory]
     #[arg(
         long = "store",
         env = "MAGEFLOW_STORE_URL",
