@@ -61,10 +61,13 @@ fn serve_via(dir: &Path, magento: &str) -> Serve {
         .expect("mageflow serve starts")
 }
 
-/// Starts `mageflow serve` on the PostgreSQL store at `store`.
+/// Starts `mageflow serve` on the PostgreSQL store at `store`, with 4 s leases (its
+/// workflows' Magento timeouts must be at most 2 s), so a killed worker's run is taken over
+/// within seconds.
 fn serve_on(dir: &Path, magento: &str, store: &str) -> Result<Serve, String> {
     Launch {
         store: Some(store),
+        args: &["--lease", "4s"],
         keep_log: true,
         ..Launch::new(dir, magento)
     }
@@ -162,7 +165,12 @@ async fn sigkill_in_the_middle_of_the_writes_loses_and_repeats_nothing() {
 async fn on_postgres_sigkill_in_the_middle_of_the_writes_loses_and_repeats_nothing() {
     let sim = sim(2000).await;
     let dir = scratch("pg-mid-writes");
-    workflows(&dir);
+    workflow(
+        &dir,
+        "mover",
+        mageflow_test_artifacts::UPDATE_EACH,
+        "[magento]\ntimeout = \"2s\"\n",
+    );
     let store = postgres::server().fresh();
     let migrated = Command::new(env!("CARGO_BIN_EXE_mageflow"))
         .env_clear()

@@ -7,7 +7,7 @@
 //!
 //! | Method and path | Who | What |
 //! |---|---|---|
-//! | `GET /healthz`, `GET /readyz` | anyone | `ok` while serving; `ready` once unfinished runs are resumed (503 before) |
+//! | `GET /healthz`, `GET /readyz` | anyone | `ok` while serving; `ready` once unfinished runs are resumed (503 before; at once on a shared store, whose runs are claimed) and while the store answers |
 //! | `GET /metrics` | a token, or anyone when configured open | Prometheus text exposition |
 //! | `GET /ui/...` | a session | the pages: sign in, approvals, runs |
 //! | `GET /api/whoami` | a token | the principal and its roles |
@@ -92,12 +92,18 @@ pub fn app(
             )));
         }
     }
-    let unfinished = engine.prepare_recovery().map_err(|e| {
-        ServeError::Setup(format!(
-            "reading unfinished runs failed: {}",
-            e.with_causes()
-        ))
-    })?;
+    // On a store several workers share, unfinished runs are claimed by the claim loop, as
+    // many at a time as this worker has room for, and the worker is ready at once.
+    let unfinished = if engine.store().shared() {
+        Vec::new()
+    } else {
+        engine.prepare_recovery().map_err(|e| {
+            ServeError::Setup(format!(
+                "reading unfinished runs failed: {}",
+                e.with_causes()
+            ))
+        })?
+    };
     let commit = hooks::GroupCommit::start(engine.clone());
     let api =
         Api::new(engine, access, Arc::new(Semaphore::new(WORKERS))).with_hooks(verifiers, commit);
