@@ -303,32 +303,22 @@ pub(crate) async fn intake(
         body_json: String::from_utf8_lossy(raw).into_owned(),
     };
     let dedupe = format!("{workflow}/{key}");
-    let queued = if engine.store().shared() {
-        // Across the network: off the async workers, so a round trip blocks none of them.
-        let (engine, workflow) = (engine.clone(), workflow.to_owned());
-        tokio::task::spawn_blocking(move || {
-            engine.queue(
-                &workflow,
+    // Across the network on PostgreSQL: off the async workers, so a round trip blocks none.
+    let (queuing, workflow_name) = (engine.clone(), workflow.to_owned());
+    let queued = engine
+        .store()
+        .blocking(move |_| {
+            queuing.queue(
+                &workflow_name,
                 &[event],
-                &format!("webhook:{workflow}"),
+                &format!("webhook:{workflow_name}"),
                 false,
                 Some(&dedupe),
                 None,
             )
         })
         .await
-        .map_err(|e| Refused(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-    } else {
-        engine.queue(
-            workflow,
-            &[event],
-            &format!("webhook:{workflow}"),
-            false,
-            Some(&dedupe),
-            None,
-        )
-    }
-    .map_err(|e| Refused(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        .map_err(|e| Refused(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     commit
         .durable()
         .await

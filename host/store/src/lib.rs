@@ -148,18 +148,25 @@ impl Store {
     pub fn cursor<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
         self.backend
             .cursor_value(key)?
-            .map(|v| {
-                serde_json::from_value(v)
-                    .map_err(|e| Error::Corrupt(format!("cursor {key} cannot be read: {e}")))
-            })
+            .map(|v| read_cursor(key, v))
             .transpose()
     }
 
-    /// Sets a trigger cursor.
-    pub fn set_cursor<T: Serialize>(&self, key: &str, value: &T) -> Result<()> {
-        let value = serde_json::to_value(value)
-            .map_err(|e| Error::Corrupt(format!("cannot encode cursor {key}: {e}")))?;
-        self.backend.set_cursor_value(key, &value)
+    /// Runs `work` on the store off the async workers when the store is across the network
+    /// (PostgreSQL), so an await never blocks one on a round trip; inline on sled, whose
+    /// calls do not wait on the network.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Store) -> T + Send + 'static,
+    ) -> T {
+        if !self.shared() {
+            return work(self);
+        }
+        let store = self.clone();
+        match tokio::task::spawn_blocking(move || work(&store)).await {
+            Ok(v) => v,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
     }
 
     /// Writes how a started run's attempt ended ([`RunStore::end_attempt_with`]).
@@ -176,6 +183,18 @@ impl Store {
     pub fn update_token(&self, id: &str, change: impl Fn(&mut TokenRecord)) -> Result<TokenRecord> {
         self.backend.update_token_with(id, &change)
     }
+}
+
+/// A trigger cursor's stored value as its type.
+pub fn read_cursor<T: DeserializeOwned>(key: &str, value: Value) -> Result<T> {
+    serde_json::from_value(value)
+        .map_err(|e| Error::Corrupt(format!("cursor {key} cannot be read: {e}")))
+}
+
+/// A trigger cursor as the value stored (what a [`CursorMove`] moves it to).
+pub fn cursor_json<T: Serialize>(key: &str, cursor: &T) -> Result<Value> {
+    serde_json::to_value(cursor)
+        .map_err(|e| Error::Corrupt(format!("cannot encode cursor {key}: {e}")))
 }
 
 pub(crate) fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>> {

@@ -85,6 +85,7 @@ impl Engine {
         }
         let now = now_secs();
         let begun = self
+            .store
             .blocking(move |s| match s.begin_attempt(id, now)? {
                 Some(started) => Ok(Ok(started)),
                 None => s.run(id).map(Err),
@@ -112,6 +113,17 @@ impl Engine {
         self.store.release(id);
         tracing::warn!(run = id, error = %why, "the store stopped answering in the middle of the run: it is left as it stood, and resumed by replay once the store is back");
         mageflow_store::Error::Unavailable(why).into()
+    }
+
+    /// A store error met in the middle of an attempt: a lost lease or a store that stopped
+    /// answering gives the run up ([`Engine::lease_lost`], [`Engine::store_down`]); any other
+    /// is the attempt's error.
+    fn stopped(&self, id: u64, e: mageflow_store::Error) -> EngineError {
+        match e {
+            mageflow_store::Error::LeaseLost(_) => self.lease_lost(id),
+            mageflow_store::Error::Unavailable(why) => self.store_down(id, why),
+            e => e.into(),
+        }
     }
 
     /// Whether this worker lost the run's lease.
@@ -143,6 +155,7 @@ impl Engine {
         // again.)
         let first = run.attempts == 1;
         let history = self
+            .store
             .blocking(move |s| -> mageflow_store::Result<History> {
                 let states = s.states(&workflow)?;
                 if first {
@@ -160,11 +173,7 @@ impl Engine {
                 })
             })
             .await;
-        let history = match history {
-            Ok(h) => h,
-            Err(mageflow_store::Error::LeaseLost(_)) => return Err(self.lease_lost(id)),
-            Err(e) => return Err(e.into()),
-        };
+        let history = history.map_err(|e| self.stopped(id, e))?;
         let loaded = match self.workflow(&run.workflow) {
             Ok(l) => l,
             Err(e) => {
@@ -269,16 +278,10 @@ impl Engine {
                 };
                 let approval = match approver.opening() {
                     // A new request: opened with its plan, so nobody sees it without one.
-                    Some(new) => match self.open_planned(new, &planning).await {
-                        Ok(opened) => opened,
-                        Err(mageflow_store::Error::LeaseLost(_)) => {
-                            return Err(self.lease_lost(id));
-                        }
-                        Err(mageflow_store::Error::Unavailable(why)) => {
-                            return Err(self.store_down(id, why));
-                        }
-                        Err(e) => return Err(e.into()),
-                    },
+                    Some(new) => self
+                        .open_planned(new, &planning)
+                        .await
+                        .map_err(|e| self.stopped(id, e))?,
                     None => {
                         let waiting = waiting.unwrap_or(0);
                         self.plan_if_missing(waiting, &planning).await;
@@ -331,6 +334,7 @@ impl Engine {
         // replay repeats no write.
         let durable = end.status == Status::AwaitingApproval || end.retry.is_some();
         let ended = self
+            .store
             .blocking(move |s| {
                 let run = s.end_attempt(&started, |r| {
                     r.status = ending.status;
@@ -350,12 +354,7 @@ impl Engine {
                 Ok(run)
             })
             .await;
-        let run = match ended {
-            Ok(run) => run,
-            Err(mageflow_store::Error::LeaseLost(_)) => return Err(self.lease_lost(id)),
-            Err(mageflow_store::Error::Unavailable(why)) => return Err(self.store_down(id, why)),
-            Err(e) => return Err(e.into()),
-        };
+        let run = ended.map_err(|e| self.stopped(id, e))?;
         if let Some(r) = &end.retry {
             self.wake_at(r.next_at, id);
         }
@@ -376,7 +375,7 @@ impl Engine {
                 continue;
             }
             let id = a.id;
-            match self.blocking(move |s| s.expire(id, now)).await {
+            match self.store.blocking(move |s| s.expire(id, now)).await {
                 Ok(Some(settled)) => out.push(settled),
                 _ => out.push(a),
             }
@@ -393,7 +392,7 @@ impl Engine {
         if let Some(plan) = self.plan(planning).await {
             new.details_json = Some(with_plan(new.details_json.as_deref(), plan));
         }
-        let opened = self.blocking(move |s| s.open_approval(new)).await?;
+        let opened = self.store.blocking(move |s| s.open_approval(new)).await?;
         Ok(opened.id)
     }
 
@@ -424,7 +423,11 @@ impl Engine {
     async fn plan(&self, p: &Planning<'_>) -> Option<Vec<Value>> {
         let scratch = Store::temporary().ok()?;
         let workflow = p.run.workflow.clone();
-        let states = self.blocking(move |s| s.states(&workflow)).await.ok()?;
+        let states = self
+            .store
+            .blocking(move |s| s.states(&workflow))
+            .await
+            .ok()?;
         let Adapters { gateway, opts, .. } = adapters(
             &self.store,
             &self.metrics,

@@ -137,22 +137,6 @@ impl Engine {
         }
     }
 
-    /// Runs `work` on the store off the async workers when the store is across the network
-    /// (PostgreSQL), so an await never blocks one on a round trip; inline on sled.
-    pub(crate) async fn blocking<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&Store) -> T + Send + 'static,
-    ) -> T {
-        if !self.store.shared() {
-            return work(&self.store);
-        }
-        let store = self.store.clone();
-        match tokio::task::spawn_blocking(move || work(&store)).await {
-            Ok(v) => v,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
-        }
-    }
-
     /// Runs started or waiting to start on this worker.
     pub(crate) fn busy(&self) -> usize {
         let active = self.active.lock().unwrap_or_else(|e| e.into_inner()).len();

@@ -252,15 +252,11 @@ impl Journaled {
                     },
                 )
                 .map_err(|e| self.stored(e))?;
-            let store = self.scope.store.clone();
-            let flushed = if store.shared() {
-                tokio::task::spawn_blocking(move || store.flush())
-                    .await
-                    .unwrap_or_else(|e| Err(StoreError::Unavailable(e.to_string())))
-            } else {
-                store.flush()
-            };
-            flushed.map_err(|e| self.stored(e))?;
+            self.scope
+                .store
+                .blocking(|s| s.flush())
+                .await
+                .map_err(|e| self.stored(e))?;
             // The intent is durable and fenced: the write goes only while the lease outlives
             // the request.
             self.holds(timeout)?;

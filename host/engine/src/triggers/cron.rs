@@ -9,7 +9,7 @@ use chrono::{DateTime, FixedOffset, TimeZone as _};
 use mageflow_model::CronCursor;
 use mageflow_model::workflow::{Missed, Overlap, Trigger};
 use mageflow_model::{EngineError, Event, Result};
-use mageflow_store::{CursorGuard, CursorMove};
+use mageflow_store::{CursorGuard, CursorMove, cursor_json, read_cursor};
 
 use crate::engine::Engine;
 
@@ -62,15 +62,15 @@ impl Engine {
         let next_after_now = ticks_after(&schedule, zone, now)
             .next()
             .ok_or_else(|| bad("the schedule never fires again".into()))?;
-        let encode = |c: CronCursor| {
-            serde_json::to_value(c).map_err(|e| mageflow_store::Error::Corrupt(e.to_string()))
-        };
         let Some(was) = self.store().cursor_value(&key)? else {
             // First start: the schedule begins now; nothing is owed for the past. The first
             // worker to start sets it.
-            let first = encode(CronCursor {
-                next: next_after_now,
-            })?;
+            let first = cursor_json(
+                &key,
+                &CronCursor {
+                    next: next_after_now,
+                },
+            )?;
             let guard = CursorGuard::Was(None);
             self.queue_moving(
                 workflow,
@@ -85,9 +85,7 @@ impl Engine {
             )?;
             return Ok(Vec::new());
         };
-        let cursor: CronCursor = serde_json::from_value(was.clone()).map_err(|e| {
-            mageflow_store::Error::Corrupt(format!("cursor {key} cannot be read: {e}"))
-        })?;
+        let cursor: CronCursor = read_cursor(&key, was.clone())?;
         if cursor.next > now {
             return Ok(Vec::new());
         }
@@ -126,9 +124,12 @@ impl Engine {
                 "cron ticks dropped by the missed-run policy"
             );
         }
-        let moved = encode(CronCursor {
-            next: next_after_now,
-        })?;
+        let moved = cursor_json(
+            &key,
+            &CronCursor {
+                next: next_after_now,
+            },
+        )?;
         let events: Vec<Event> = fire.iter().map(|&at| Event::Schedule { at }).collect();
         let tick = fire.first().map(|t| format!("cron/{workflow}/{t}"));
         self.queue_moving(

@@ -74,7 +74,7 @@ impl Engine {
         if room == 0 || !self.store().shared() {
             return Vec::new();
         }
-        match self.blocking(move |s| s.claim_due(room, now)).await {
+        match self.store().blocking(move |s| s.claim_due(room, now)).await {
             Ok(claimed) => self.keep_claimed(claimed),
             Err(e) => {
                 tracing::warn!(error = %e, "claiming due runs failed: trying again in a second");
@@ -87,6 +87,7 @@ impl Engine {
     /// process's).
     async fn expires_approvals(&self) -> bool {
         match self
+            .store()
             .blocking(|s| s.lease_cursor("job/expire-approvals", EXPIRY_LEASE))
             .await
         {

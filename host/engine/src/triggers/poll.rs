@@ -8,7 +8,7 @@ use mageflow_magento::{Condition, Direction, Filter, SearchCriteria};
 use mageflow_model::PollCursor;
 use mageflow_model::workflow::Trigger;
 use mageflow_model::{EngineError, Event, Result, magento_time};
-use mageflow_store::{CursorGuard, CursorMove};
+use mageflow_store::{CursorGuard, CursorMove, cursor_json, read_cursor};
 
 use crate::engine::Engine;
 
@@ -37,13 +37,7 @@ impl Engine {
         let Some(lease) = self.store().lease_cursor(&key, POLL_LEASE)? else {
             return Ok(Vec::new());
         };
-        let stored = lease
-            .value
-            .map(serde_json::from_value::<PollCursor>)
-            .transpose()
-            .map_err(|e| {
-                mageflow_store::Error::Corrupt(format!("cursor {key} cannot be read: {e}"))
-            })?;
+        let stored: Option<PollCursor> = lease.value.map(|v| read_cursor(&key, v)).transpose()?;
         let cursor = stored.unwrap_or_else(|| PollCursor {
             at: match start.as_str() {
                 "now" => magento_time(now),
@@ -52,11 +46,8 @@ impl Engine {
             },
             seen: Vec::new(),
         });
-        let encode = |c: &PollCursor| {
-            serde_json::to_value(c).map_err(|e| mageflow_store::Error::Corrupt(e.to_string()))
-        };
         // Nothing new moves nothing, but lets the lease go (and sets a first cursor).
-        let unchanged = encode(&cursor)?;
+        let unchanged = cursor_json(&key, &cursor)?;
         let idle = CursorMove {
             key: &key,
             to: &unchanged,
@@ -100,7 +91,7 @@ impl Engine {
             Vec::new()
         };
         seen.extend(fresh.iter().filter(|c| c.updated_at == at).map(|c| c.id));
-        let moved = encode(&PollCursor { at, seen })?;
+        let moved = cursor_json(&key, &PollCursor { at, seen })?;
         let events: Vec<Event> = fresh
             .chunks(PER_RUN)
             .map(|chunk| Event::Poll {
